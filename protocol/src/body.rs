@@ -1,0 +1,251 @@
+//! Request bodies: the Segment batch object, a plain JSON array, and NDJSON, split into the
+//! text of each event without parsing the events themselves.
+//!
+//! A body that is not one of these forms is refused whole ([`RequestError::MalformedBody`]).
+//! In NDJSON a line that does not parse is kept as an [`Item::Unparseable`] so only that event
+//! is rejected (with `invalid_json`) and its neighbours are still stored.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::limits::Limits;
+use crate::reason::RequestError;
+use crate::time::{UnixMillis, parse_rfc3339};
+
+/// The form the body had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    /// `{"batch": [...], "sentAt": "..."}`.
+    Batch,
+    /// `[{...}, {...}]`.
+    Array,
+    /// One JSON object per line.
+    Ndjson,
+    /// A single message object (the `/v1/track`-style endpoints, or a one-line NDJSON body).
+    Single,
+}
+
+/// One event's text within the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Item<'a> {
+    /// The JSON text of one value (not yet known to be a valid event).
+    Json(&'a str),
+    /// An NDJSON line that is not JSON (or not UTF-8); the raw line is kept for the
+    /// rejected-events stream.
+    Unparseable(&'a [u8]),
+}
+
+/// A body split into events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Body<'a> {
+    /// Which form it had.
+    pub format: BodyFormat,
+    /// The envelope's `sentAt`, parsed.
+    pub sent_at: Option<UnixMillis>,
+    /// The events, in order; the index of an item is its `index` in the response.
+    pub items: Vec<Item<'a>>,
+}
+
+/// What the transport says about the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Hint {
+    /// Detect the form from the bytes.
+    #[default]
+    Detect,
+    /// `Content-Type: application/x-ndjson` (or `application/jsonl`): NDJSON even when the
+    /// body is a single line.
+    Ndjson,
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    batch: Option<Vec<&'a RawValue>>,
+    #[serde(borrow, rename = "sentAt")]
+    sent_at: Option<Cow<'a, str>>,
+}
+
+fn malformed() -> RequestError {
+    RequestError::MalformedBody
+}
+
+/// Splits `body` (already content-decoded) into events, enforcing `max_events_per_batch`.
+pub fn split_body<'a>(
+    body: &'a [u8],
+    hint: Hint,
+    limits: &Limits,
+) -> Result<Body<'a>, RequestError> {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let start = body.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(start) = start else {
+        return Err(RequestError::EmptyBatch);
+    };
+    let parsed = if hint == Hint::Ndjson {
+        split_ndjson(body, limits)?
+    } else if body[start] == b'[' {
+        let text = std::str::from_utf8(body).map_err(|_| malformed())?;
+        let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|_| malformed())?;
+        check_count(items.len(), limits)?;
+        Body {
+            format: BodyFormat::Array,
+            sent_at: None,
+            items: items.into_iter().map(|r| Item::Json(r.get())).collect(),
+        }
+    } else if body[start] == b'{' {
+        let first_end = first_value_end(body);
+        let rest_blank = first_end.is_some_and(|e| body[e..].iter().all(u8::is_ascii_whitespace));
+        if rest_blank {
+            let text = std::str::from_utf8(body).map_err(|_| malformed())?;
+            let env: Envelope<'_> = serde_json::from_str(text).map_err(|_| malformed())?;
+            match env.batch {
+                Some(items) => {
+                    check_count(items.len(), limits)?;
+                    let sent_at = match env.sent_at {
+                        Some(s) => Some(parse_rfc3339(&s).ok_or(RequestError::InvalidSentAt)?),
+                        None => None,
+                    };
+                    Body {
+                        format: BodyFormat::Batch,
+                        sent_at,
+                        items: items.into_iter().map(|r| Item::Json(r.get())).collect(),
+                    }
+                }
+                None => Body {
+                    format: BodyFormat::Single,
+                    sent_at: None,
+                    items: vec![Item::Json(text.trim())],
+                },
+            }
+        } else {
+            split_ndjson(body, limits)?
+        }
+    } else {
+        return Err(malformed());
+    };
+    if parsed.items.is_empty() {
+        return Err(RequestError::EmptyBatch);
+    }
+    Ok(parsed)
+}
+
+/// End offset of the first JSON value of `body`, if it parses.
+fn first_value_end(body: &[u8]) -> Option<usize> {
+    let mut it = serde_json::Deserializer::from_slice(body).into_iter::<serde::de::IgnoredAny>();
+    match it.next() {
+        Some(Ok(_)) => Some(it.byte_offset()),
+        _ => None,
+    }
+}
+
+fn check_count(n: usize, limits: &Limits) -> Result<(), RequestError> {
+    if n > limits.max_events_per_batch {
+        return Err(RequestError::TooManyEvents);
+    }
+    Ok(())
+}
+
+fn split_ndjson<'a>(body: &'a [u8], limits: &Limits) -> Result<Body<'a>, RequestError> {
+    let mut items = Vec::new();
+    for line in body.split(|b| *b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if items.len() == limits.max_events_per_batch {
+            return Err(RequestError::TooManyEvents);
+        }
+        let item = match std::str::from_utf8(line) {
+            Ok(text) if serde_json::from_str::<&RawValue>(text).is_ok() => Item::Json(text.trim()),
+            _ => Item::Unparseable(line),
+        };
+        items.push(item);
+    }
+    // A body of nothing but garbage lines is not NDJSON at all.
+    if !items.is_empty() && items.iter().all(|i| matches!(i, Item::Unparseable(_))) {
+        return Err(malformed());
+    }
+    Ok(Body {
+        format: BodyFormat::Ndjson,
+        sent_at: None,
+        items,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(body: &str) -> Result<Body<'_>, RequestError> {
+        split_body(body.as_bytes(), Hint::Detect, &Limits::default())
+    }
+
+    #[test]
+    fn batch_object() {
+        let b = split(
+            r#" {"batch":[{"a":1}, {"b":2}],"sentAt":"2026-11-24T17:10:46.123Z","context":{}} "#,
+        );
+        let b = b.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(b.format, BodyFormat::Batch);
+        assert_eq!(b.sent_at, Some(1_795_540_246_123));
+        assert_eq!(
+            b.items,
+            vec![Item::Json(r#"{"a":1}"#), Item::Json(r#"{"b":2}"#)]
+        );
+    }
+
+    #[test]
+    fn array_and_single() {
+        let b = split(r#"[{"a":1},2]"#).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(b.format, BodyFormat::Array);
+        assert_eq!(b.items, vec![Item::Json(r#"{"a":1}"#), Item::Json("2")]);
+        let b = split("\u{feff}{\"type\":\"track\"}\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(b.format, BodyFormat::Single);
+        assert_eq!(b.items, vec![Item::Json(r#"{"type":"track"}"#)]);
+    }
+
+    #[test]
+    fn ndjson_keeps_bad_lines_apart() {
+        let b = split("{\"a\":1}\r\n\n{oops\n{\"b\":2}\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(b.format, BodyFormat::Ndjson);
+        assert_eq!(
+            b.items,
+            vec![
+                Item::Json(r#"{"a":1}"#),
+                Item::Unparseable(b"{oops"),
+                Item::Json(r#"{"b":2}"#)
+            ]
+        );
+        let one = split_body(b"{\"a\":1}", Hint::Ndjson, &Limits::default());
+        assert_eq!(one.map(|b| b.format), Ok(BodyFormat::Ndjson));
+    }
+
+    #[test]
+    fn refusals() {
+        assert_eq!(split(""), Err(RequestError::EmptyBatch));
+        assert_eq!(split("  \n "), Err(RequestError::EmptyBatch));
+        assert_eq!(split("[]"), Err(RequestError::EmptyBatch));
+        assert_eq!(split(r#"{"batch":[]}"#), Err(RequestError::EmptyBatch));
+        assert_eq!(split("hello"), Err(RequestError::MalformedBody));
+        assert_eq!(split("[{"), Err(RequestError::MalformedBody));
+        assert_eq!(split(r#"{"batch":{}}"#), Err(RequestError::MalformedBody));
+        assert_eq!(split("{x\n{y"), Err(RequestError::MalformedBody));
+        assert_eq!(
+            split(r#"{"batch":[{}],"sentAt":"yesterday"}"#),
+            Err(RequestError::InvalidSentAt)
+        );
+        let limits = Limits {
+            max_events_per_batch: 2,
+            ..Limits::default()
+        };
+        assert_eq!(
+            split_body(b"[1,2,3]", Hint::Detect, &limits),
+            Err(RequestError::TooManyEvents)
+        );
+        assert_eq!(
+            split_body(b"{}\n{}\n{}", Hint::Detect, &limits),
+            Err(RequestError::TooManyEvents)
+        );
+    }
+}

@@ -1,0 +1,452 @@
+//! Per-event validation on borrowed data: the collector's fast path.
+//!
+//! An event's text is split into its top-level fields (`&RawValue` slices of the input — no
+//! JSON tree is built), the known fields are checked, nested values are walked once by
+//! [`crate::shape`] for depth/length/count limits, and the clock-skew rule is applied. The
+//! result either borrows from the input ([`Event`]) or says why the event was refused
+//! ([`Rejection`]). A bad event never affects another one.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
+use serde_json::value::RawValue;
+
+use crate::limits::Limits;
+use crate::message::{MessageType, reserved};
+use crate::reason::Reason;
+use crate::shape::{self, ShapeLimits};
+use crate::skew::{self, Corrected};
+use crate::time::{UnixMillis, parse_rfc3339};
+
+/// What validation needs besides the event itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Checker<'l> {
+    /// The bounds to enforce.
+    pub limits: &'l Limits,
+    /// The collector's clock when the request arrived.
+    pub received_at: UnixMillis,
+    /// The envelope's `sentAt` (device clock), if any; a message's own `sentAt` is used when
+    /// the envelope has none.
+    pub sent_at: Option<UnixMillis>,
+    /// The type implied by a single-message endpoint (`/v1/track` implies `track`); a message
+    /// that states another type is refused.
+    pub implied_type: Option<MessageType>,
+}
+
+/// A valid event, borrowing from the request body.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    /// The dedup key.
+    pub message_id: Cow<'a, str>,
+    /// The message type.
+    pub kind: MessageType,
+    /// Track event name.
+    pub event: Option<Cow<'a, str>>,
+    /// `anonymousId`.
+    pub anonymous_id: Option<Cow<'a, str>>,
+    /// `userId`.
+    pub user_id: Option<Cow<'a, str>>,
+    /// The device-clock timestamp as sent (`originalTimestamp` in storage).
+    pub original_timestamp: Option<UnixMillis>,
+    /// The device-clock send time that was used for skew correction.
+    pub sent_at: Option<UnixMillis>,
+    /// The stored event time and the skew applied.
+    pub corrected: Corrected,
+    /// Every top-level field of the event as sent, in order.
+    pub fields: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
+
+/// Why one event was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The reason code.
+    pub reason: Reason,
+    /// A human-readable explanation naming the field.
+    pub message: String,
+    /// The event's `messageId` when it could be read.
+    pub message_id: Option<String>,
+}
+
+impl Rejection {
+    fn new(reason: Reason, message: impl Into<String>) -> Self {
+        Self {
+            reason,
+            message: message.into(),
+            message_id: None,
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.reason, self.message)
+    }
+}
+
+/// A JSON string that borrows from the input unless it contains escapes.
+#[derive(Deserialize)]
+struct Str<'a>(#[serde(borrow)] Cow<'a, str>);
+
+/// Validates the JSON text of one event.
+pub fn validate_event<'a>(json: &'a str, ck: &Checker<'_>) -> Result<Event<'a>, Rejection> {
+    let l = ck.limits;
+    if json.len() > l.max_event_bytes {
+        return Err(Rejection::new(
+            Reason::EventTooLarge,
+            format!("event is {} bytes, limit {}", json.len(), l.max_event_bytes),
+        ));
+    }
+    let fields = split_fields(json, l.max_properties)?;
+    let mut message_id = None;
+    let result = check_fields(&fields, ck, &mut message_id);
+    match result {
+        Ok(mut ev) => {
+            ev.fields = fields;
+            Ok(ev)
+        }
+        Err(mut rej) => {
+            rej.message_id = message_id.map(Cow::into_owned);
+            Err(rej)
+        }
+    }
+}
+
+fn field<'a>(fields: &[(Cow<'a, str>, &'a RawValue)], name: &str) -> Option<&'a RawValue> {
+    fields
+        .iter()
+        .find(|(k, v)| k == name && v.get() != "null")
+        .map(|(_, v)| *v)
+}
+
+fn string_field<'a>(
+    fields: &[(Cow<'a, str>, &'a RawValue)],
+    name: &str,
+    reason: Reason,
+) -> Result<Option<Cow<'a, str>>, Rejection> {
+    match field(fields, name) {
+        None => Ok(None),
+        Some(raw) => serde_json::from_str::<Str<'a>>(raw.get())
+            .map(|s| Some(s.0))
+            .map_err(|_| Rejection::new(reason, format!("`{name}` must be a string"))),
+    }
+}
+
+fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
+/// Whether `id` is a valid `messageId`: 1..=max bytes of `[A-Za-z0-9._:-]`.
+pub fn is_valid_message_id(id: &str, max: usize) -> bool {
+    !id.is_empty()
+        && id.len() <= max
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+/// Whether `id` is a valid identity value: 1..=max bytes, no control characters.
+pub fn is_valid_identity(id: &str, max: usize) -> bool {
+    !id.is_empty() && id.len() <= max && !has_control(id)
+}
+
+/// Whether `name` is a valid event/page name, and not a `$` name outside the reserved set.
+pub fn check_event_name(name: &str, max: usize) -> Result<(), Reason> {
+    if name.is_empty() || name.len() > max || has_control(name) {
+        return Err(Reason::InvalidEventName);
+    }
+    if name.starts_with('$') && !reserved::is_reserved(name) {
+        return Err(Reason::ReservedEventName);
+    }
+    Ok(())
+}
+
+fn check_fields<'a>(
+    fields: &[(Cow<'a, str>, &'a RawValue)],
+    ck: &Checker<'_>,
+    message_id_out: &mut Option<Cow<'a, str>>,
+) -> Result<Event<'a>, Rejection> {
+    let l = ck.limits;
+    let message_id = string_field(fields, "messageId", Reason::InvalidMessageId)?
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| Rejection::new(Reason::MissingMessageId, "`messageId` is required"))?;
+    if !is_valid_message_id(&message_id, l.max_message_id_bytes) {
+        return Err(Rejection::new(
+            Reason::InvalidMessageId,
+            format!(
+                "`messageId` must be 1..={} bytes of [A-Za-z0-9._:-]",
+                l.max_message_id_bytes
+            ),
+        ));
+    }
+    *message_id_out = Some(message_id.clone());
+
+    let kind = match string_field(fields, "type", Reason::InvalidType)? {
+        Some(t) => {
+            let kind = MessageType::parse(&t).ok_or_else(|| {
+                Rejection::new(
+                    Reason::InvalidType,
+                    "`type` must be one of track, page, screen, identify, alias, group",
+                )
+            })?;
+            if ck.implied_type.is_some_and(|i| i != kind) {
+                return Err(Rejection::new(
+                    Reason::InvalidType,
+                    "`type` does not match the endpoint",
+                ));
+            }
+            kind
+        }
+        None => ck
+            .implied_type
+            .ok_or_else(|| Rejection::new(Reason::MissingType, "`type` is required"))?,
+    };
+
+    let event = string_field(fields, "event", Reason::InvalidEventName)?;
+    match (&event, kind) {
+        (None, MessageType::Track) => {
+            return Err(Rejection::new(
+                Reason::MissingEventName,
+                "a track message needs `event`",
+            ));
+        }
+        (Some(name), _) => check_event_name(name, l.max_event_name_bytes).map_err(|r| {
+            Rejection::new(
+                r,
+                format!(
+                    "`event` must be 1..={} bytes without control characters; `$` names are reserved",
+                    l.max_event_name_bytes
+                ),
+            )
+        })?,
+        _ => {}
+    }
+    if let Some(name) = string_field(fields, "name", Reason::InvalidEventName)? {
+        if name.is_empty() || name.len() > l.max_event_name_bytes || has_control(&name) {
+            return Err(Rejection::new(
+                Reason::InvalidEventName,
+                "`name` must be a non-empty string without control characters",
+            ));
+        }
+    }
+
+    let ident = |name: &str| -> Result<Option<Cow<'a, str>>, Rejection> {
+        let v = string_field(fields, name, Reason::InvalidIdentity)?;
+        if let Some(s) = &v {
+            if !is_valid_identity(s, l.max_identity_bytes) {
+                return Err(Rejection::new(
+                    Reason::InvalidIdentity,
+                    format!(
+                        "`{name}` must be 1..={} bytes without control characters",
+                        l.max_identity_bytes
+                    ),
+                ));
+            }
+        }
+        Ok(v)
+    };
+    let anonymous_id = ident("anonymousId")?;
+    let user_id = ident("userId")?;
+    if anonymous_id.is_none() && user_id.is_none() {
+        return Err(Rejection::new(
+            Reason::MissingIdentity,
+            "`anonymousId` or `userId` is required",
+        ));
+    }
+    if ident("previousId")?.is_none() && kind == MessageType::Alias {
+        return Err(Rejection::new(
+            Reason::MissingPreviousId,
+            "an alias message needs `previousId`",
+        ));
+    }
+    if ident("groupId")?.is_none() && kind == MessageType::Group {
+        return Err(Rejection::new(
+            Reason::MissingGroupId,
+            "a group message needs `groupId`",
+        ));
+    }
+
+    let time_field = |name: &str, reason: Reason| -> Result<Option<UnixMillis>, Rejection> {
+        match string_field(fields, name, reason)? {
+            None => Ok(None),
+            Some(s) => parse_rfc3339(&s).map(Some).ok_or_else(|| {
+                Rejection::new(reason, format!("`{name}` must be an RFC 3339 date-time"))
+            }),
+        }
+    };
+    let original_timestamp = time_field("timestamp", Reason::InvalidTimestamp)?;
+    let sent_at = match ck.sent_at {
+        Some(s) => Some(s),
+        None => time_field("sentAt", Reason::InvalidTimestamp)?,
+    };
+    let corrected = skew::correct(
+        original_timestamp,
+        sent_at,
+        ck.received_at,
+        l.skew_threshold_ms,
+    );
+    let earliest = ck.received_at.saturating_sub(l.max_past_ms);
+    let latest = ck.received_at.saturating_add(l.max_future_ms);
+    if !(earliest..=latest).contains(&corrected.timestamp) {
+        return Err(Rejection::new(
+            Reason::TimestampOutOfRange,
+            format!(
+                "timestamp is {} ms from receipt; allowed {} ms before to {} ms after",
+                corrected.timestamp - ck.received_at,
+                l.max_past_ms,
+                l.max_future_ms
+            ),
+        ));
+    }
+
+    let shape = ShapeLimits {
+        max_depth: l.max_depth,
+        max_string_bytes: l.max_string_bytes,
+        max_key_bytes: l.max_key_bytes,
+        max_top_keys: l.max_properties,
+    };
+    for (key, raw) in fields {
+        let object_field = matches!(key.as_ref(), "properties" | "traits" | "context");
+        if object_field && raw.get() != "null" && !raw.get().starts_with('{') {
+            return Err(Rejection::new(
+                Reason::InvalidFieldType,
+                format!("`{key}` must be an object"),
+            ));
+        }
+        let top_keys = if object_field {
+            l.max_properties
+        } else {
+            usize::MAX
+        };
+        shape::check(
+            raw.get(),
+            1,
+            &ShapeLimits {
+                max_top_keys: top_keys,
+                ..shape
+            },
+        )
+        .map_err(|r| Rejection::new(r, limit_message(r, key, l)))?;
+    }
+
+    Ok(Event {
+        message_id,
+        kind,
+        event,
+        anonymous_id,
+        user_id,
+        original_timestamp,
+        sent_at,
+        corrected,
+        fields: Vec::new(),
+    })
+}
+
+fn limit_message(r: Reason, key: &str, l: &Limits) -> String {
+    match r {
+        Reason::TooDeep => format!("`{key}` nests deeper than {} levels", l.max_depth),
+        Reason::StringTooLong => {
+            format!("a string in `{key}` exceeds {} bytes", l.max_string_bytes)
+        }
+        Reason::InvalidKey => format!(
+            "a key in `{key}` is empty or longer than {} bytes",
+            l.max_key_bytes
+        ),
+        Reason::TooManyProperties => {
+            format!("`{key}` has more than {} keys", l.max_properties)
+        }
+        _ => format!("`{key}`: {r}"),
+    }
+}
+
+/// Splits an event object into its top-level fields without parsing the values.
+fn split_fields(json: &str, max_keys: usize) -> Result<Vec<(Cow<'_, str>, &RawValue)>, Rejection> {
+    let trimmed = json.trim_start();
+    if !trimmed.starts_with('{') {
+        return Err(if serde_json::from_str::<de::IgnoredAny>(json).is_ok() {
+            Rejection::new(Reason::NotAnObject, "an event must be a JSON object")
+        } else {
+            Rejection::new(Reason::InvalidJson, "the event is not valid JSON")
+        });
+    }
+    let too_many = std::cell::Cell::new(false);
+    let mut de = serde_json::Deserializer::from_str(json);
+    let fields = FieldsSeed {
+        max_keys,
+        too_many: &too_many,
+    }
+    .deserialize(&mut de)
+    .and_then(|f| de.end().map(|()| f));
+    match fields {
+        Ok(Some(f)) => Ok(f),
+        Ok(None) => Err(Rejection::new(
+            Reason::InvalidJson,
+            "the event has a duplicated top-level key",
+        )),
+        Err(_) if too_many.get() => Err(Rejection::new(
+            Reason::TooManyProperties,
+            format!("the event has more than {max_keys} top-level keys"),
+        )),
+        Err(e) => Err(Rejection::new(
+            Reason::InvalidJson,
+            format!("the event is not valid JSON: {e}"),
+        )),
+    }
+}
+
+struct FieldsSeed<'s> {
+    max_keys: usize,
+    too_many: &'s std::cell::Cell<bool>,
+}
+
+type Fields<'a> = Option<Vec<(Cow<'a, str>, &'a RawValue)>>;
+
+impl<'de> DeserializeSeed<'de> for FieldsSeed<'_> {
+    type Value = Fields<'de>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FieldsSeed<'_> {
+    type Value = Fields<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an event object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::with_capacity(12);
+        let mut duplicate = false;
+        while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
+            let value: &'de RawValue = map.next_value()?;
+            if out.len() >= self.max_keys {
+                self.too_many.set(true);
+                return Err(de::Error::custom("too many keys"));
+            }
+            duplicate |= out.iter().any(|(k, _)| *k == key);
+            out.push((key, value));
+        }
+        Ok((!duplicate).then_some(out))
+    }
+}
+
+/// Validates every item of a split body, in order. Unparseable NDJSON lines are rejected with
+/// `invalid_json`; `ck.sent_at` should be the body's `sent_at`.
+pub fn validate_items<'a>(
+    body: &crate::body::Body<'a>,
+    ck: &Checker<'_>,
+) -> Vec<Result<Event<'a>, Rejection>> {
+    body.items
+        .iter()
+        .map(|item| match item {
+            crate::body::Item::Json(text) => validate_event(text, ck),
+            crate::body::Item::Unparseable(_) => Err(Rejection::new(
+                Reason::InvalidJson,
+                "the line is not valid JSON",
+            )),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
