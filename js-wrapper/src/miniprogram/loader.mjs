@@ -1,0 +1,53 @@
+/**
+ * Mini-program entry: the wasm-bindgen glue's exports plus `init()`, which instantiates the
+ * `.wasm.br` through the host's path-only `WXWebAssembly` (WeChat) or `TTWebAssembly`
+ * (ByteDance). Mini-programs have no `WebAssembly`, `fetch`, `TextDecoder` or `import.meta`, so
+ * the glue's own init is not used: `cargo xtask build-sdk` exports its internals
+ * `__wbg_get_imports` / `__wbg_finalize_init` (and fails if they vanish), bundles this file with
+ * the glue into CommonJS ES2017 and injects the UTF-8 codec from ../text-codec.mjs.
+ *
+ * This file is copied next to the generated glue before bundling; `./maidian_sdk.js` is that glue.
+ */
+import { __wbg_finalize_init, __wbg_get_imports } from './maidian_sdk.js';
+
+export * from './maidian_sdk.js';
+
+/**
+ * Where "Build npm" puts the shipped wasm: the package's `miniprogram_dist/` is copied to
+ * `miniprogram_npm/maidian/`. Whether the path needs a leading `/` is still to be confirmed on
+ * devices, and it depends on the app's layout, so apps can pass `wasmPath`.
+ */
+export const DEFAULT_WASM_PATH = '/miniprogram_npm/maidian/maidian_sdk_bg.wasm.br';
+
+let ready;
+
+function detectEngine() {
+  if (typeof WXWebAssembly !== 'undefined') return WXWebAssembly;
+  if (typeof TTWebAssembly !== 'undefined') return TTWebAssembly;
+  throw new Error('maidian: this host has neither WXWebAssembly nor TTWebAssembly');
+}
+
+/**
+ * Loads the wasm once; later calls return the same promise (a failed load may be retried).
+ * @param {{wasmPath?: string, engine?: {instantiate: Function}}} [options]
+ *   `wasmPath`: package path of the `.wasm.br` (default {@link DEFAULT_WASM_PATH});
+ *   `engine`: the `XXWebAssembly` object to use (default: detected).
+ * @returns {Promise<void>}
+ */
+export function init(options) {
+  if (!ready) {
+    const opts = options || {};
+    const path = opts.wasmPath || DEFAULT_WASM_PATH;
+    ready = Promise.resolve()
+      .then(() => (opts.engine || detectEngine()).instantiate(path, __wbg_get_imports()))
+      .then((result) => {
+        // WebAssembly.instantiate-style result ({instance, module}) or a bare instance.
+        const instance = result?.instance ? result.instance : result;
+        __wbg_finalize_init(instance, result?.module);
+      });
+    ready.catch(() => {
+      ready = undefined;
+    });
+  }
+  return ready;
+}

@@ -1,0 +1,589 @@
+//! `cargo xtask build-sdk`: builds `sdk-wasm` into the three outputs of the npm package.
+//!
+//! | target        | output                        | glue                                  | wasm |
+//! |---------------|-------------------------------|---------------------------------------|------|
+//! | `web`         | `js-wrapper/dist/web/`        | ESM (`wasm-bindgen --target web`)     | modern, `wasm-opt -Oz` |
+//! | `node`        | `js-wrapper/dist/node/`       | CommonJS (`--target nodejs`)          | modern, `wasm-opt -Oz` |
+//! | `miniprogram` | `js-wrapper/miniprogram_dist/`| CommonJS ES2017 via esbuild + UTF-8 codec + path loader | MVP, lowered, validated, brotli |
+//!
+//! Why each mini-program step exists is recorded in `shared/notes/wasm-in-miniprograms.md` and
+//! summarised in `docs/BUILD.md`. Every check here fails the build loudly rather than shipping
+//! something a mini-program engine may reject.
+
+use crate::util::{self, copy, fmt_duration, fresh_dir, read, write};
+use crate::wasm;
+use anyhow::{Context, Result, bail, ensure};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// The crate and the file stem wasm-bindgen derives from it.
+const SDK_PACKAGE: &str = "maidian-sdk";
+const SDK_STEM: &str = "maidian_sdk";
+/// The cargo profile for wasm builds (root Cargo.toml): opt-level z, fat LTO, panic=abort.
+const PROFILE: &str = "sdk";
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// binaryen's npm package version whose wasm-opt has the MVP lowering passes.
+const BINARYEN_VERSION: &str = "132";
+
+/// wasm-bindgen internals the mini-program loader calls; the build fails if they vanish.
+const GLUE_GET_IMPORTS: &str = "function __wbg_get_imports(";
+const GLUE_FINALIZE_INIT: &str = "function __wbg_finalize_init(instance, module)";
+/// The stock export line of `--target web` glue, replaced by an export of the internals above
+/// (so the bundle exports no `initSync`/default init, which need `WebAssembly` and `fetch`).
+const GLUE_STOCK_EXPORT: &str = "export { initSync, __wbg_init as default };";
+const GLUE_MP_EXPORT: &str = "export { __wbg_get_imports, __wbg_finalize_init };";
+
+/// Exported Globals wasm-bindgen 0.2.130 adds; WXWebAssembly on iOS rejects exported Globals.
+const REMOVABLE_GLOBAL_EXPORTS: &[&str] = &["__abort_handler", "__instance_terminated"];
+
+/// Features the MVP build's input may still use (the precompiled std is built with them); the
+/// lowering passes below remove them again.
+const WASM_OPT_INPUT_FEATURES: &[&str] = &[
+    "--enable-bulk-memory",
+    "--enable-bulk-memory-opt",
+    "--enable-sign-ext",
+    "--enable-nontrapping-float-to-int",
+];
+const WASM_OPT_MVP_LOWERING: &[&str] = &[
+    "--llvm-memory-copy-fill-lowering",
+    "--signext-lowering",
+    "--llvm-nontrapping-fptoint-lowering",
+];
+/// wasm-validate flags that turn off every post-MVP feature wabt enables by default.
+const WASM_VALIDATE_MVP: &[&str] = &[
+    "--disable-mutable-globals",
+    "--disable-saturating-float-to-int",
+    "--disable-sign-extension",
+    "--disable-simd",
+    "--disable-multi-value",
+    "--disable-bulk-memory",
+    "--disable-reference-types",
+];
+/// Identifiers the mini-program bundle must not mention: the host has none of them.
+const MP_FORBIDDEN_IDENTIFIERS: &[&str] = &["WebAssembly", "fetch", "require"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    Web,
+    Node,
+    Miniprogram,
+}
+
+#[derive(Debug, Default, clap::Args)]
+pub struct Args {
+    /// Build only these targets (repeatable); default: all three.
+    #[arg(long = "target", value_enum)]
+    targets: Vec<Target>,
+}
+
+/// Paths and tools, resolved once up front so a missing tool fails before any compiling.
+struct Ctx {
+    root: PathBuf,
+    js_wrapper: PathBuf,
+    target_dir: PathBuf,
+    staging: PathBuf,
+    wasm_bindgen: PathBuf,
+    wasm_opt: PathBuf,
+    esbuild: PathBuf,
+    wasm_validate: Option<PathBuf>,
+}
+
+/// One line of the size table.
+struct Row {
+    target: &'static str,
+    wasm: u64,
+    wasm_br: u64,
+    glue: u64,
+    shipped: u64,
+    out_dir: PathBuf,
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    let started = Instant::now();
+    let targets: Vec<Target> = if args.targets.is_empty() {
+        vec![Target::Web, Target::Node, Target::Miniprogram]
+    } else {
+        args.targets.clone()
+    };
+    let ctx = Ctx::new(targets.contains(&Target::Miniprogram))?;
+
+    let mut rows = Vec::new();
+    if targets.contains(&Target::Web) || targets.contains(&Target::Node) {
+        let wasm = ctx.cargo_build_modern()?;
+        if targets.contains(&Target::Web) {
+            rows.push(ctx.build_web_or_node(&wasm, Target::Web)?);
+        }
+        if targets.contains(&Target::Node) {
+            rows.push(ctx.build_web_or_node(&wasm, Target::Node)?);
+        }
+    }
+    if targets.contains(&Target::Miniprogram) {
+        rows.push(ctx.build_miniprogram()?);
+    }
+
+    print_table(&ctx.root, &rows);
+    println!("build-sdk finished in {}", fmt_duration(started.elapsed()));
+    Ok(())
+}
+
+impl Ctx {
+    fn new(miniprogram: bool) -> Result<Self> {
+        let root = util::workspace_root()?;
+        let js_wrapper = root.join("js-wrapper");
+        let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .map(|p| if p.is_absolute() { p } else { root.join(p) })
+            .unwrap_or_else(|| root.join("target"));
+        let staging = target_dir.join("maidian-sdk-build");
+        let bin = js_wrapper.join("node_modules").join(".bin");
+
+        let wasm_bindgen = check_wasm_bindgen(&root)?;
+        let wasm_opt = bin.join("wasm-opt");
+        let esbuild = bin.join("esbuild");
+        for (tool, pkg) in [(&wasm_opt, "binaryen@132"), (&esbuild, "esbuild")] {
+            ensure!(
+                tool.is_file(),
+                "{} is missing: run `npm ci` in js-wrapper/ (it installs {pkg} from package-lock.json)",
+                tool.display()
+            );
+        }
+        let opt_version = util::output(Command::new(&wasm_opt).arg("--version"))?;
+        ensure!(
+            opt_version.contains(&format!("version {BINARYEN_VERSION}")),
+            "{} is `{}`, expected binaryen {BINARYEN_VERSION} (its MVP lowering passes are \
+             needed): run `npm ci` in js-wrapper/",
+            wasm_opt.display(),
+            opt_version.trim()
+        );
+        let wasm_validate = if miniprogram {
+            Some(util::find_on_path("wasm-validate").context(
+                "wasm-validate not found: install wabt (`apt-get install -y wabt`; .ci/run does this)",
+            )?)
+        } else {
+            None
+        };
+        Ok(Ctx {
+            root,
+            js_wrapper,
+            target_dir,
+            staging,
+            wasm_bindgen,
+            wasm_opt,
+            esbuild,
+            wasm_validate,
+        })
+    }
+
+    /// `cargo build` of the SDK for modern engines (web, Node).
+    fn cargo_build_modern(&self) -> Result<PathBuf> {
+        step("cargo build (modern wasm, for web and node)");
+        util::run(util::cargo().current_dir(&self.root).args([
+            "build",
+            "--package",
+            SDK_PACKAGE,
+            "--target",
+            WASM_TARGET,
+            "--profile",
+            PROFILE,
+        ]))?;
+        Ok(self.artifact(&self.target_dir))
+    }
+
+    fn artifact(&self, target_dir: &Path) -> PathBuf {
+        target_dir
+            .join(WASM_TARGET)
+            .join(PROFILE)
+            .join(format!("{SDK_STEM}.wasm"))
+    }
+
+    fn wasm_bindgen(&self, input: &Path, out_dir: &Path, extra: &[&str]) -> Result<()> {
+        fresh_dir(out_dir)?;
+        util::run(
+            Command::new(&self.wasm_bindgen)
+                .args(extra)
+                .arg("--out-dir")
+                .arg(out_dir)
+                .arg(input),
+        )
+    }
+
+    fn build_web_or_node(&self, input: &Path, target: Target) -> Result<Row> {
+        let started = Instant::now();
+        let (name, bindgen_target, out_dir) = match target {
+            Target::Web => ("web", "web", self.js_wrapper.join("dist").join("web")),
+            Target::Node => ("node", "nodejs", self.js_wrapper.join("dist").join("node")),
+            Target::Miniprogram => bail!("not a modern target"),
+        };
+        step(&format!(
+            "{name}: wasm-bindgen --target {bindgen_target}, wasm-opt -Oz"
+        ));
+        let staging = self.staging.join(name);
+        self.wasm_bindgen(input, &staging, &["--target", bindgen_target])?;
+
+        fresh_dir(&out_dir)?;
+        let wasm_out = out_dir.join(format!("{SDK_STEM}_bg.wasm"));
+        util::run(
+            Command::new(&self.wasm_opt)
+                .arg(staging.join(format!("{SDK_STEM}_bg.wasm")))
+                .args(["-Oz", "--strip-producers", "--strip-target-features", "-o"])
+                .arg(&wasm_out),
+        )?;
+        for file in [
+            format!("{SDK_STEM}.js"),
+            format!("{SDK_STEM}.d.ts"),
+            format!("{SDK_STEM}_bg.wasm.d.ts"),
+        ] {
+            copy(&staging.join(&file), &out_dir.join(&file))?;
+        }
+        if target == Target::Web {
+            // The package defaults to CommonJS; the web glue is ESM.
+            write(
+                &out_dir.join("package.json"),
+                "{\n  \"type\": \"module\"\n}\n",
+            )?;
+        }
+
+        let wasm_bytes = read(&wasm_out)?;
+        let wasm = len(&wasm_bytes);
+        let glue = file_len(&out_dir.join(format!("{SDK_STEM}.js")))?;
+        println!("    {name} done in {}", fmt_duration(started.elapsed()));
+        Ok(Row {
+            target: name,
+            wasm,
+            wasm_br: len(&brotli(&wasm_bytes)?),
+            glue,
+            shipped: wasm + glue,
+            out_dir,
+        })
+    }
+
+    fn build_miniprogram(&self) -> Result<Row> {
+        let started = Instant::now();
+        let staging = self.staging.join("miniprogram");
+        let out_dir = self.js_wrapper.join("miniprogram_dist");
+
+        // 1. MVP wasm: target-cpu=mvp, own target dir (different RUSTFLAGS would otherwise
+        //    rebuild the modern artifact every time), stripped so wasm-bindgen sees no
+        //    target_features section (the precompiled std claims reference-types etc.) and
+        //    emits non-externref glue.
+        step("miniprogram: cargo build (target-cpu=mvp, stripped)");
+        let mvp_target_dir = self.target_dir.join("mvp");
+        util::run(
+            util::cargo()
+                .current_dir(&self.root)
+                .env("RUSTFLAGS", "-C target-cpu=mvp")
+                .env_remove("CARGO_ENCODED_RUSTFLAGS")
+                .env("CARGO_TARGET_DIR", &mvp_target_dir)
+                .env(
+                    format!("CARGO_PROFILE_{}_STRIP", PROFILE.to_uppercase()),
+                    "true",
+                )
+                .args([
+                    "build",
+                    "--package",
+                    SDK_PACKAGE,
+                    "--target",
+                    WASM_TARGET,
+                    "--profile",
+                    PROFILE,
+                ]),
+        )?;
+        let input = self.artifact(&mvp_target_dir);
+        let module = wasm::parse(&read(&input)?)
+            .with_context(|| format!("could not parse {}", input.display()))?;
+        ensure!(
+            !module.has_custom_section("target_features"),
+            "{} still has a target_features section after stripping; wasm-bindgen would emit \
+             reference-types glue",
+            input.display()
+        );
+
+        // 2. Glue: --target web without the default module path (no import.meta), then export
+        //    the two internals the path-based loader needs.
+        step("miniprogram: wasm-bindgen --target web --omit-default-module-path");
+        self.wasm_bindgen(
+            &input,
+            &staging,
+            &["--target", "web", "--omit-default-module-path"],
+        )?;
+        let glue_path = staging.join(format!("{SDK_STEM}.js"));
+        let glue = String::from_utf8(read(&glue_path)?).context("glue is not UTF-8")?;
+        write(&glue_path, patch_glue(&glue)?)?;
+
+        // 3. Bundle: ESM -> CommonJS ES2017, with the UTF-8 codec injected in module scope.
+        step("miniprogram: esbuild (cjs, es2017, injected UTF-8 codec)");
+        let src = self.js_wrapper.join("src");
+        copy(
+            &src.join("miniprogram").join("loader.mjs"),
+            &staging.join("loader.mjs"),
+        )?;
+        copy(&src.join("text-codec.mjs"), &staging.join("text-codec.mjs"))?;
+        fresh_dir(&out_dir)?;
+        let bundle = out_dir.join("index.js");
+        util::run(
+            Command::new(&self.esbuild)
+                .current_dir(&staging)
+                .args([
+                    "loader.mjs",
+                    "--bundle",
+                    "--format=cjs",
+                    "--target=es2017",
+                    "--platform=neutral",
+                    "--inject:text-codec.mjs",
+                    "--minify",
+                    "--legal-comments=none",
+                    "--log-level=warning",
+                ])
+                .arg(format!("--outfile={}", bundle.display())),
+        )?;
+        let bundle_src = String::from_utf8(read(&bundle)?).context("bundle is not UTF-8")?;
+        check_bundle(&bundle_src)?;
+
+        // 4. wasm: drop the exported Globals, lower bulk-memory / sign-ext / non-trapping
+        //    float-to-int to MVP, optimise for size; then prove it with wasm-validate.
+        step("miniprogram: wasm-opt (remove Global exports, MVP lowering, -Oz), wasm-validate");
+        let bg = staging.join(format!("{SDK_STEM}_bg.wasm"));
+        let exported_globals: Vec<String> = wasm::parse(&read(&bg)?)?
+            .exported_globals()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        if let Some(unknown) = exported_globals
+            .iter()
+            .find(|g| !REMOVABLE_GLOBAL_EXPORTS.contains(&g.as_str()))
+        {
+            bail!(
+                "{} exports the Global `{unknown}`, which is not known to be safe to remove (the \
+                 glue may use it) and which WXWebAssembly on iOS does not support",
+                bg.display()
+            );
+        }
+        let opt = staging.join(format!("{SDK_STEM}_bg.opt.wasm"));
+        let mut cmd = Command::new(&self.wasm_opt);
+        cmd.arg(&bg).args(WASM_OPT_INPUT_FEATURES);
+        if !exported_globals.is_empty() {
+            cmd.arg(format!("--remove-exports={}", exported_globals.join(",")));
+        }
+        cmd.args(WASM_OPT_MVP_LOWERING)
+            .args(["-Oz", "--strip-producers", "-o"])
+            .arg(&opt);
+        util::run(&mut cmd)?;
+
+        let validate = self
+            .wasm_validate
+            .as_ref()
+            .context("wasm-validate was not resolved")?;
+        util::run(Command::new(validate).args(WASM_VALIDATE_MVP).arg(&opt))
+            .context("the mini-program wasm uses a post-MVP feature")?;
+        let opt_bytes = read(&opt)?;
+        let remaining = wasm::parse(&opt_bytes)?;
+        ensure!(
+            remaining.exported_globals().is_empty(),
+            "the mini-program wasm still exports Globals {:?}",
+            remaining.exported_globals()
+        );
+
+        // 5. Ship brotli (quality 11); WXWebAssembly reads `.wasm.br` from base library 2.14.0.
+        let br = brotli(&opt_bytes)?;
+        write(&out_dir.join(format!("{SDK_STEM}_bg.wasm.br")), &br)?;
+
+        let glue_len = file_len(&bundle)?;
+        println!(
+            "    miniprogram done in {}",
+            fmt_duration(started.elapsed())
+        );
+        Ok(Row {
+            target: "miniprogram",
+            wasm: len(&opt_bytes),
+            wasm_br: len(&br),
+            glue: glue_len,
+            shipped: len(&br) + glue_len,
+            out_dir,
+        })
+    }
+}
+
+/// Fails unless `wasm-bindgen --version` is exactly the `wasm-bindgen` in Cargo.lock.
+fn check_wasm_bindgen(root: &Path) -> Result<PathBuf> {
+    let lock_path = root.join("Cargo.lock");
+    if !lock_path.is_file() {
+        // Resolve the workspace once so there is a lockfile to read.
+        util::output(
+            util::cargo()
+                .current_dir(root)
+                .args(["metadata", "--format-version", "1"]),
+        )?;
+    }
+    let lock = String::from_utf8(read(&lock_path)?).context("Cargo.lock is not UTF-8")?;
+    let locked = util::locked_versions(&lock, "wasm-bindgen");
+    let [locked] = locked.as_slice() else {
+        bail!("expected exactly one wasm-bindgen in Cargo.lock, found {locked:?}");
+    };
+    let install = format!("cargo install wasm-bindgen-cli --version ={locked} --force");
+    let Some(bin) = util::find_on_path("wasm-bindgen") else {
+        bail!("wasm-bindgen is not on PATH; install the Cargo.lock version with `{install}`");
+    };
+    let reported = util::output(Command::new(&bin).arg("--version"))?;
+    // "wasm-bindgen 0.2.130"
+    let installed = reported.split_whitespace().nth(1).unwrap_or_default();
+    ensure!(
+        installed == locked,
+        "{} is version `{installed}` but Cargo.lock has wasm-bindgen {locked}; the CLI and the \
+         library must match exactly (the mini-program loader relies on glue internals). Install \
+         it with `{install}`",
+        bin.display()
+    );
+    Ok(bin)
+}
+
+/// Replaces the stock export of the `--target web` glue with one of the loader's internals.
+fn patch_glue(glue: &str) -> Result<String> {
+    for needle in [GLUE_GET_IMPORTS, GLUE_FINALIZE_INIT, GLUE_STOCK_EXPORT] {
+        let count = glue.matches(needle).count();
+        ensure!(
+            count == 1,
+            "the wasm-bindgen glue contains `{needle}` {count} times, expected once. The \
+             mini-program loader (js-wrapper/src/miniprogram/loader.mjs) depends on the glue \
+             internals `__wbg_get_imports` and `__wbg_finalize_init`; after changing the \
+             wasm-bindgen version, adapt the loader and xtask/src/build_sdk.rs to the new glue"
+        );
+    }
+    Ok(glue.replace(GLUE_STOCK_EXPORT, GLUE_MP_EXPORT))
+}
+
+/// Checks the mini-program bundle for syntax and globals a mini-program does not have.
+fn check_bundle(src: &str) -> Result<()> {
+    ensure!(
+        !src.contains("import.meta"),
+        "the mini-program bundle uses import.meta"
+    );
+    for ident in MP_FORBIDDEN_IDENTIFIERS {
+        ensure!(
+            !mentions_identifier(src, ident),
+            "the mini-program bundle mentions `{ident}`, which mini-programs do not have"
+        );
+    }
+    Ok(())
+}
+
+/// Whether `ident` occurs in `src` as a whole identifier (`WXWebAssembly` does not count as
+/// `WebAssembly`).
+fn mentions_identifier(src: &str, ident: &str) -> bool {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    src.match_indices(ident).any(|(i, _)| {
+        let before = src[..i].chars().next_back();
+        let after = src[i + ident.len()..].chars().next();
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
+}
+
+fn brotli(data: &[u8]) -> Result<Vec<u8>> {
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        size_hint: data.len(),
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    brotli::BrotliCompress(&mut &data[..], &mut out, &params)
+        .context("brotli compression failed")?;
+    Ok(out)
+}
+
+fn len(bytes: &[u8]) -> u64 {
+    u64::try_from(bytes.len()).unwrap_or(u64::MAX)
+}
+
+fn file_len(path: &Path) -> Result<u64> {
+    Ok(std::fs::metadata(path)
+        .with_context(|| format!("could not stat {}", path.display()))?
+        .len())
+}
+
+fn step(title: &str) {
+    println!("==> {title}");
+}
+
+fn print_table(root: &Path, rows: &[Row]) {
+    println!();
+    println!(
+        "{:<12} {:>10} {:>10} {:>10} {:>10}  output",
+        "target", "wasm", "wasm.br", "glue JS", "shipped"
+    );
+    for r in rows {
+        let out = r.out_dir.strip_prefix(root).unwrap_or(&r.out_dir);
+        println!(
+            "{:<12} {:>10} {:>10} {:>10} {:>10}  {}",
+            r.target,
+            thousands(r.wasm),
+            thousands(r.wasm_br),
+            thousands(r.glue),
+            thousands(r.shipped),
+            out.display()
+        );
+    }
+    println!(
+        "(bytes; shipped = files in the output: web/node wasm + glue, miniprogram wasm.br + glue; \
+         web/node wasm.br is what a brotli-serving CDN would send)"
+    );
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifier_matching_respects_boundaries() {
+        assert!(mentions_identifier(
+            "x = WebAssembly.instantiate",
+            "WebAssembly"
+        ));
+        assert!(!mentions_identifier(
+            "WXWebAssembly.instantiate",
+            "WebAssembly"
+        ));
+        assert!(!mentions_identifier("prefetch(a)", "fetch"));
+        assert!(mentions_identifier("fetch(a)", "fetch"));
+        assert!(!mentions_identifier("fetched", "fetch"));
+    }
+
+    #[test]
+    fn glue_patch_requires_the_internals() {
+        let glue =
+            format!("{GLUE_GET_IMPORTS}) {{}}\n{GLUE_FINALIZE_INIT} {{}}\n{GLUE_STOCK_EXPORT}\n");
+        let patched = patch_glue(&glue).expect("stock glue shape");
+        assert!(patched.contains(GLUE_MP_EXPORT));
+        assert!(!patched.contains("initSync"));
+        assert!(patch_glue("export { initSync, __wbg_init as default };").is_err());
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(12_873), "12,873");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn brotli_round_trips() {
+        let data = b"maidian maidian maidian maidian".repeat(10);
+        let packed = brotli(&data).expect("compresses");
+        let mut unpacked = Vec::new();
+        brotli::BrotliDecompress(&mut &packed[..], &mut unpacked).expect("decompresses");
+        assert_eq!(unpacked, data);
+    }
+}
