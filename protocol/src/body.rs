@@ -94,32 +94,21 @@ pub fn split_body<'a>(
             items: items.into_iter().map(|r| Item::Json(r.get())).collect(),
         }
     } else if body[start] == b'{' {
-        let first_end = first_value_end(body);
-        let rest_blank = first_end.is_some_and(|e| body[e..].iter().all(u8::is_ascii_whitespace));
-        if rest_blank {
-            let text = std::str::from_utf8(body).map_err(|_| malformed())?;
-            let env: Envelope<'_> = serde_json::from_str(text).map_err(|_| malformed())?;
-            match env.batch {
-                Some(items) => {
-                    check_count(items.len(), limits)?;
-                    let sent_at = match env.sent_at {
-                        Some(s) => Some(parse_rfc3339(&s).ok_or(RequestError::InvalidSentAt)?),
-                        None => None,
-                    };
-                    Body {
-                        format: BodyFormat::Batch,
-                        sent_at,
-                        items: items.into_iter().map(|r| Item::Json(r.get())).collect(),
+        // One pass decides: a whole-body object is an envelope (or a single message); an
+        // object followed by more text is the first line of NDJSON.
+        match std::str::from_utf8(body) {
+            Ok(text) => {
+                let mut de = serde_json::Deserializer::from_str(text);
+                match Envelope::deserialize(&mut de) {
+                    Ok(env) if de.end().is_ok() => envelope(env, text, limits)?,
+                    Ok(_) => split_ndjson(body, limits)?,
+                    Err(e) if e.classify() == serde_json::error::Category::Data => {
+                        return Err(malformed());
                     }
+                    Err(_) => split_ndjson(body, limits)?,
                 }
-                None => Body {
-                    format: BodyFormat::Single,
-                    sent_at: None,
-                    items: vec![Item::Json(text.trim())],
-                },
             }
-        } else {
-            split_ndjson(body, limits)?
+            Err(_) => split_ndjson(body, limits)?,
         }
     } else {
         return Err(malformed());
@@ -130,13 +119,30 @@ pub fn split_body<'a>(
     Ok(parsed)
 }
 
-/// End offset of the first JSON value of `body`, if it parses.
-fn first_value_end(body: &[u8]) -> Option<usize> {
-    let mut it = serde_json::Deserializer::from_slice(body).into_iter::<serde::de::IgnoredAny>();
-    match it.next() {
-        Some(Ok(_)) => Some(it.byte_offset()),
-        _ => None,
-    }
+fn envelope<'a>(
+    env: Envelope<'a>,
+    text: &'a str,
+    limits: &Limits,
+) -> Result<Body<'a>, RequestError> {
+    Ok(match env.batch {
+        Some(items) => {
+            check_count(items.len(), limits)?;
+            let sent_at = match env.sent_at {
+                Some(s) => Some(parse_rfc3339(&s).ok_or(RequestError::InvalidSentAt)?),
+                None => None,
+            };
+            Body {
+                format: BodyFormat::Batch,
+                sent_at,
+                items: items.into_iter().map(|r| Item::Json(r.get())).collect(),
+            }
+        }
+        None => Body {
+            format: BodyFormat::Single,
+            sent_at: None,
+            items: vec![Item::Json(text.trim_start_matches('\u{feff}').trim())],
+        },
+    })
 }
 
 fn check_count(n: usize, limits: &Limits) -> Result<(), RequestError> {
