@@ -1,0 +1,34 @@
+/** The Node build (CommonJS, `dist/node`), loaded through the package's own `exports` map. */
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { nodeDist, packageDir, packageJson, requireBuilt, SAMPLES } from './paths.mjs';
+
+requireBuilt(path.join(nodeDist, 'maidian_sdk.js'));
+// A require rooted in the package resolves 'maidian' through package.json "exports" (self-reference).
+const require = createRequire(path.join(packageDir, 'package.json'));
+
+describe('node build', () => {
+  it('resolves to dist/node for require("maidian")', () => {
+    assert.equal(require.resolve('maidian'), path.join(nodeDist, 'maidian_sdk.js'));
+  });
+
+  it('loads synchronously and the exports work', () => {
+    const sdk = require('maidian');
+    assert.equal(sdk.version(), packageJson.version);
+    assert.equal(sdk.echo('埋点 🚀'), '埋点 🚀');
+    assert.equal(sdk.utf8Len('埋点 🚀'), 11);
+    for (const s of SAMPLES) {
+      assert.ok(sdk.echo(s) === s, `echo of ${s.length} chars`);
+      assert.equal(sdk.utf8Len(s), Buffer.byteLength(s, 'utf8'));
+    }
+  });
+
+  it('is importable from ESM with named exports', async () => {
+    const sdk = await import(pathToFileURL(require.resolve('maidian')).href);
+    assert.equal(typeof sdk.version, 'function');
+    assert.equal(sdk.version(), packageJson.version);
+  });
+});
