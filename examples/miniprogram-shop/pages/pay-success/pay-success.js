@@ -1,0 +1,11 @@
+Page({
+  data: { order: null },
+
+  onLoad() {
+    this.setData({ order: getApp().globalData.lastOrder });
+  },
+
+  onBackHome() {
+    wx.reLaunch({ url: '/pages/home/home' });
+  },
+});
