@@ -467,14 +467,15 @@ fn check_bundle(src: &str) -> Result<()> {
     Ok(())
 }
 
-/// Whether `ident` occurs in `src` as a whole identifier (`WXWebAssembly` does not count as
-/// `WebAssembly`).
+/// Whether `ident` occurs in `src` as a whole identifier that is not a property access
+/// (`WXWebAssembly` does not count as `WebAssembly`, nor does `x.fetch(...)` as `fetch`).
 fn mentions_identifier(src: &str, ident: &str) -> bool {
     let is_ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
     src.match_indices(ident).any(|(i, _)| {
         let before = src[..i].chars().next_back();
         let after = src[i + ident.len()..].chars().next();
-        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+        let property = src[..i].trim_end().ends_with('.');
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident) && !property
     })
 }
 
@@ -558,6 +559,8 @@ mod tests {
         assert!(!mentions_identifier("prefetch(a)", "fetch"));
         assert!(mentions_identifier("fetch(a)", "fetch"));
         assert!(!mentions_identifier("fetched", "fetch"));
+        assert!(!mentions_identifier("getObject(a).fetch(b)", "fetch"));
+        assert!(mentions_identifier("typeof fetch", "fetch"));
     }
 
     #[test]
