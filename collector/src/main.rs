@@ -1,4 +1,55 @@
-//! maidian-collector binary (placeholder until the ingest issue lands).
-fn main() {
-    println!("maidian-collector: not yet implemented");
+//! maidian-collector binary: flags -> logging -> runtime -> [`maidian_collector::run`].
+//! Prints `listening on ADDR` on stdout once ready (tests and scripts read it).
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+use maidian_collector::config::{Cli, Config};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let config = match Config::from_cli(cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("maidian-collector: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    rt.enable_all();
+    if let Some(w) = config.workers {
+        rt.worker_threads(w);
+    }
+    let rt = match rt.build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("maidian-collector: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(maidian_collector::run(
+        config,
+        |addr| {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "listening on {addr}");
+            let _ = out.flush();
+        },
+        maidian_collector::shutdown::signal(),
+    ));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("maidian-collector: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

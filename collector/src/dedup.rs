@@ -1,0 +1,707 @@
+//! Exact deduplication by `messageId`, per project, within a time window, in bounded memory.
+//! Sans-IO: the caller supplies the clock and does the persistence (see [`crate::idlog`]).
+//!
+//! # Exactness
+//! A duplicate is reported only when the very same `messageId` string was stored before within
+//! the window, so a real event is never dropped. Ids are kept in two exact representations:
+//!
+//! - **Compact** — the canonical forms SDKs generate, a lower-case hyphenated UUID
+//!   (`0b6f7b7e-2f4c-4d6e-9f60-0c1b2a3d4e5f`) or 32 lower-case hex digits: the 128-bit value
+//!   (16 bytes) plus one tag byte holding the form (so the two spellings of one value stay
+//!   distinct ids) and a coarse time bucket. They live in [`IdTable`], an open-addressing
+//!   table with linear probing, a load factor between 0.68 and 0.85 and no per-entry pointer:
+//!   **17 bytes per slot, 20–25 bytes per remembered id** (measured: docs/COLLECTOR.md).
+//! - **Text** — every other id (other senders, upper-case UUIDs), stored as the exact string in
+//!   a `HashMap<Box<str>, bucket>`; counted separately (about 48 bytes + the id length each).
+//!
+//! # Window
+//! Time is cut into 32 buckets per window. An id is forgotten once its bucket is more than 33
+//! buckets old, so it is remembered for at least the window and at most ~6% longer. Expiry is
+//! a sweep of the table when the bucket advances (once per window/32, e.g. every 45 min), using
+//! backward-shift deletion so no tombstones accumulate.
+//!
+//! # Concurrency
+//! Requests *reserve* ids they are about to write ([`DedupSet::reserve`]); an id reserved by
+//! another request is reported as [`Status::InFlight`] so two concurrent requests carrying the
+//! same id never both store it. After the durable write the reservation is *committed*
+//! (remembered) or, if the write failed, *released* — so a failed write never turns the
+//! client's retry into a silent loss.
+
+use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+
+/// Which spelling a compact id had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Form {
+    /// `8-4-4-4-12` lower-case hex with hyphens.
+    Hyphenated,
+    /// 32 lower-case hex digits.
+    Hex,
+}
+
+/// A `messageId` classified for storage, borrowing the text form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IdKey<'a> {
+    /// A 128-bit id in one of the canonical spellings.
+    Compact([u64; 2], Form),
+    /// Any other id, exactly as sent.
+    Text(&'a str),
+}
+
+/// An owned [`IdKey`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum OwnedKey {
+    /// See [`IdKey::Compact`].
+    Compact([u64; 2], Form),
+    /// See [`IdKey::Text`].
+    Text(Box<str>),
+}
+
+impl OwnedKey {
+    /// Borrows as an [`IdKey`].
+    pub fn as_key(&self) -> IdKey<'_> {
+        match self {
+            Self::Compact(v, f) => IdKey::Compact(*v, *f),
+            Self::Text(s) => IdKey::Text(s),
+        }
+    }
+}
+
+impl IdKey<'_> {
+    /// Converts to an owned key (allocates only for text ids).
+    pub fn to_owned_key(&self) -> OwnedKey {
+        match *self {
+            Self::Compact(v, f) => OwnedKey::Compact(v, f),
+            Self::Text(s) => OwnedKey::Text(s.into()),
+        }
+    }
+}
+
+fn hex_val(b: u8) -> Option<u64> {
+    match b {
+        b'0'..=b'9' => Some(u64::from(b - b'0')),
+        b'a'..=b'f' => Some(u64::from(b - b'a' + 10)),
+        _ => None,
+    }
+}
+
+fn parse_hex32(digits: impl Iterator<Item = u8>) -> Option<[u64; 2]> {
+    let mut v = [0u64; 2];
+    let mut n = 0usize;
+    for b in digits {
+        let d = hex_val(b)?;
+        let w = &mut v[n / 16];
+        *w = (*w << 4) | d;
+        n += 1;
+    }
+    (n == 32).then_some(v)
+}
+
+/// Classifies a `messageId`.
+pub fn classify(id: &str) -> IdKey<'_> {
+    let b = id.as_bytes();
+    if b.len() == 36 && b[8] == b'-' && b[13] == b'-' && b[18] == b'-' && b[23] == b'-' {
+        let digits = b
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !matches!(i, 8 | 13 | 18 | 23))
+            .map(|(_, c)| *c);
+        if let Some(v) = parse_hex32(digits) {
+            return IdKey::Compact(v, Form::Hyphenated);
+        }
+    } else if b.len() == 32 {
+        if let Some(v) = parse_hex32(b.iter().copied()) {
+            return IdKey::Compact(v, Form::Hex);
+        }
+    }
+    IdKey::Text(id)
+}
+
+/// Formats a compact id back into its original spelling.
+pub fn format_compact(v: [u64; 2], form: Form) -> String {
+    let hex = format!("{:016x}{:016x}", v[0], v[1]);
+    match form {
+        Form::Hex => hex,
+        Form::Hyphenated => format!(
+            "{}-{}-{}-{}-{}",
+            &hex[0..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..32]
+        ),
+    }
+}
+
+const FORM_BIT: u8 = 0x80;
+/// Tags encode `bucket mod TAG_MOD` in their low 7 bits (plus one, so 0 means empty).
+const TAG_MOD: i64 = 127;
+/// Buckets per window.
+pub const BUCKETS_PER_WINDOW: i64 = 32;
+/// An id is kept while its bucket is at most this many buckets old.
+pub const KEEP_BUCKETS: i64 = BUCKETS_PER_WINDOW + 1;
+/// Largest bucket jump a sweep can reason about with tags taken modulo [`TAG_MOD`]; beyond
+/// it everything is older than [`KEEP_BUCKETS`] anyway and the table is cleared.
+const MAX_SWEEP_JUMP: i64 = TAG_MOD - KEEP_BUCKETS - 1;
+
+/// Highest load before the table grows.
+const MAX_LOAD_NUM: usize = 85;
+/// Growth factor numerator (/4): ×1.25 keeps the load between 0.68 and 0.85.
+const GROW_NUM: usize = 5;
+
+/// Open-addressing hash set of 128-bit ids with a one-byte tag per slot (form + time bucket).
+/// Capacity is any size (not a power of two), the slot is found by multiply-shift of a keyed
+/// hash, probing is linear and deletion is backward-shift.
+#[derive(Debug, Clone)]
+pub struct IdTable {
+    keys: Vec<[u64; 2]>,
+    tags: Vec<u8>,
+    len: usize,
+    seed: [u64; 2],
+}
+
+fn folded_mul(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+impl IdTable {
+    /// An empty table; `seed` keys the hash so ids cannot be chosen to collide.
+    pub fn new(seed: [u64; 2]) -> Self {
+        Self {
+            keys: Vec::new(),
+            tags: Vec::new(),
+            len: 0,
+            seed: [seed[0] | 1, seed[1] | 1],
+        }
+    }
+
+    /// Remembered ids.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no id is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Slots allocated.
+    pub fn capacity(&self) -> usize {
+        self.tags.len()
+    }
+
+    /// Heap bytes held by the table.
+    pub fn heap_bytes(&self) -> usize {
+        self.keys.capacity() * 16 + self.tags.capacity()
+    }
+
+    fn home(&self, k: [u64; 2]) -> usize {
+        let h = folded_mul(k[0] ^ self.seed[0], k[1] ^ self.seed[1]);
+        let h = folded_mul(h, 0x9E37_79B9_7F4A_7C15 ^ self.seed[1]);
+        ((u128::from(h) * self.tags.len() as u128) >> 64) as usize
+    }
+
+    fn next(&self, i: usize) -> usize {
+        if i + 1 == self.tags.len() { 0 } else { i + 1 }
+    }
+
+    fn find(&self, k: [u64; 2], form: Form) -> Option<usize> {
+        if self.tags.is_empty() {
+            return None;
+        }
+        let want = form_bits(form);
+        let mut i = self.home(k);
+        loop {
+            let t = self.tags[i];
+            if t == 0 {
+                return None;
+            }
+            if t & FORM_BIT == want && self.keys[i] == k {
+                return Some(i);
+            }
+            i = self.next(i);
+        }
+    }
+
+    /// Whether the id is remembered.
+    pub fn contains(&self, k: [u64; 2], form: Form) -> bool {
+        self.find(k, form).is_some()
+    }
+
+    /// The stored tag of an id (for tests and diagnostics).
+    pub fn tag(&self, k: [u64; 2], form: Form) -> Option<u8> {
+        self.find(k, form).map(|i| self.tags[i])
+    }
+
+    /// Remembers an id with `bucket_tag` (1..=127); an existing entry keeps the newer tag
+    /// only if `newer` says so.
+    fn insert(&mut self, k: [u64; 2], form: Form, bucket_tag: u8, newer: impl Fn(u8, u8) -> bool) {
+        let tag = form_bits(form) | bucket_tag;
+        if let Some(i) = self.find(k, form) {
+            if newer(self.tags[i] & !FORM_BIT, bucket_tag) {
+                self.tags[i] = tag;
+            }
+            return;
+        }
+        if (self.len + 1) * 100 > self.tags.len() * MAX_LOAD_NUM {
+            self.grow();
+        }
+        let mut i = self.home(k);
+        while self.tags[i] != 0 {
+            i = self.next(i);
+        }
+        self.keys[i] = k;
+        self.tags[i] = tag;
+        self.len += 1;
+    }
+
+    fn grow(&mut self) {
+        let cap = (self.tags.len() * GROW_NUM / 4).max(64);
+        let old_keys = std::mem::take(&mut self.keys);
+        let old_tags = std::mem::take(&mut self.tags);
+        self.keys = vec![[0, 0]; cap];
+        self.tags = vec![0; cap];
+        for (k, t) in old_keys.into_iter().zip(old_tags) {
+            if t != 0 {
+                let mut i = self.home(k);
+                while self.tags[i] != 0 {
+                    i = self.next(i);
+                }
+                self.keys[i] = k;
+                self.tags[i] = t;
+            }
+        }
+    }
+
+    /// Removes the entry at `hole` by shifting later members of its cluster back.
+    fn delete_at(&mut self, mut hole: usize) {
+        let mut j = hole;
+        loop {
+            j = self.next(j);
+            if self.tags[j] == 0 {
+                break;
+            }
+            let home = self.home(self.keys[j]);
+            // The entry at j may fill the hole unless its home lies cyclically in (hole, j].
+            let stays = if hole <= j {
+                hole < home && home <= j
+            } else {
+                home > hole || home <= j
+            };
+            if !stays {
+                self.keys[hole] = self.keys[j];
+                self.tags[hole] = self.tags[j];
+                hole = j;
+            }
+        }
+        self.tags[hole] = 0;
+        self.len -= 1;
+    }
+
+    /// Removes every entry whose bucket tag (1..=127) `expired` says is too old.
+    fn retain(&mut self, expired: impl Fn(u8) -> bool) {
+        let mut i = 0;
+        while i < self.tags.len() {
+            let t = self.tags[i];
+            if t != 0 && expired(t & !FORM_BIT) {
+                self.delete_at(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.tags.iter_mut().for_each(|t| *t = 0);
+        self.len = 0;
+    }
+}
+
+fn form_bits(form: Form) -> u8 {
+    match form {
+        Form::Hyphenated => 0,
+        Form::Hex => FORM_BIT,
+    }
+}
+
+/// Where an id stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Stored within the window: a duplicate.
+    Stored,
+    /// Reserved by the same request (a duplicate within one batch).
+    Mine,
+    /// Reserved by another request whose write has not finished.
+    InFlight,
+    /// Unknown: may be stored.
+    New,
+}
+
+/// Counts for metrics and the memory benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DedupStats {
+    /// Compact ids remembered.
+    pub compact_ids: usize,
+    /// Text ids remembered.
+    pub text_ids: usize,
+    /// Ids reserved by requests in progress.
+    pub in_flight: usize,
+    /// Heap bytes of the compact table.
+    pub compact_bytes: usize,
+}
+
+/// The dedup state of one project.
+#[derive(Debug)]
+pub struct DedupSet {
+    table: IdTable,
+    text: HashMap<Box<str>, i64>,
+    flight_compact: HashMap<([u64; 2], Form), u64>,
+    flight_text: HashMap<Box<str>, u64>,
+    bucket_ms: i64,
+    /// Latest bucket seen (monotonic).
+    current: i64,
+    /// Bucket at the last sweep.
+    swept: i64,
+}
+
+fn random_seed() -> [u64; 2] {
+    let a = RandomState::new().build_hasher().finish();
+    let mut h = RandomState::new().build_hasher();
+    h.write_u64(a);
+    [a, h.finish()]
+}
+
+impl DedupSet {
+    /// A set that remembers ids for at least `window_ms`.
+    pub fn new(window_ms: i64) -> Self {
+        Self::with_seed(window_ms, random_seed())
+    }
+
+    /// As [`DedupSet::new`] with a fixed hash seed (tests).
+    pub fn with_seed(window_ms: i64, seed: [u64; 2]) -> Self {
+        let window_ms = window_ms.max(BUCKETS_PER_WINDOW);
+        Self {
+            table: IdTable::new(seed),
+            text: HashMap::new(),
+            flight_compact: HashMap::new(),
+            flight_text: HashMap::new(),
+            // ceil, so 32 buckets always cover the whole window.
+            bucket_ms: (window_ms + BUCKETS_PER_WINDOW - 1) / BUCKETS_PER_WINDOW,
+            current: i64::MIN,
+            swept: i64::MIN,
+        }
+    }
+
+    fn bucket(&self, at_ms: i64) -> i64 {
+        at_ms.div_euclid(self.bucket_ms)
+    }
+
+    fn tag_of(bucket: i64) -> u8 {
+        (bucket.rem_euclid(TAG_MOD) + 1) as u8
+    }
+
+    fn tag_age(&self, tag: u8) -> i64 {
+        (self.current.rem_euclid(TAG_MOD) - i64::from(tag - 1)).rem_euclid(TAG_MOD)
+    }
+
+    /// Moves the clock to `now_ms`; forgets ids that left the window when a bucket boundary
+    /// was crossed. Cost: one pass over the table per bucket (window/32).
+    pub fn advance(&mut self, now_ms: i64) {
+        let b = self.bucket(now_ms);
+        if b <= self.current {
+            return;
+        }
+        self.current = b;
+        if self.swept == i64::MIN {
+            self.swept = b;
+            return;
+        }
+        let jump = b - self.swept;
+        self.swept = b;
+        if jump > MAX_SWEEP_JUMP {
+            self.table.clear();
+        } else {
+            let cur = self.current;
+            let keep = KEEP_BUCKETS;
+            self.table.retain(|t| {
+                (cur.rem_euclid(TAG_MOD) - i64::from(t - 1)).rem_euclid(TAG_MOD) > keep
+            });
+        }
+        let oldest = b - KEEP_BUCKETS;
+        self.text.retain(|_, bucket| *bucket >= oldest);
+    }
+
+    /// Where `key` stands for the request holding `ticket`.
+    pub fn status(&self, key: IdKey<'_>, ticket: u64) -> Status {
+        let flight = match key {
+            IdKey::Compact(v, f) => {
+                if self.table.contains(v, f) {
+                    return Status::Stored;
+                }
+                self.flight_compact.get(&(v, f))
+            }
+            IdKey::Text(s) => {
+                if self.text.contains_key(s) {
+                    return Status::Stored;
+                }
+                self.flight_text.get(s)
+            }
+        };
+        match flight {
+            Some(t) if *t == ticket => Status::Mine,
+            Some(_) => Status::InFlight,
+            None => Status::New,
+        }
+    }
+
+    /// Reserves a [`Status::New`] id for the request holding `ticket`.
+    pub fn reserve(&mut self, key: IdKey<'_>, ticket: u64) {
+        match key {
+            IdKey::Compact(v, f) => {
+                self.flight_compact.insert((v, f), ticket);
+            }
+            IdKey::Text(s) => {
+                self.flight_text.insert(s.into(), ticket);
+            }
+        }
+    }
+
+    /// Ends a reservation without remembering the id (the write failed).
+    pub fn release(&mut self, key: IdKey<'_>, ticket: u64) {
+        match key {
+            IdKey::Compact(v, f) => {
+                if self.flight_compact.get(&(v, f)) == Some(&ticket) {
+                    self.flight_compact.remove(&(v, f));
+                }
+            }
+            IdKey::Text(s) => {
+                if self.flight_text.get(s) == Some(&ticket) {
+                    self.flight_text.remove(s);
+                }
+            }
+        }
+    }
+
+    /// Ends a reservation and remembers the id as stored at `at_ms` (the write is durable).
+    pub fn commit(&mut self, key: IdKey<'_>, ticket: u64, at_ms: i64) {
+        self.release(key, ticket);
+        self.remember(key, at_ms);
+    }
+
+    /// Remembers an id stored at `at_ms` (also used to rebuild the set on startup). Ids older
+    /// than the window are ignored; a time in the future counts as now.
+    pub fn remember(&mut self, key: IdKey<'_>, at_ms: i64) {
+        if self.current == i64::MIN {
+            self.advance(at_ms);
+        }
+        let b = self.bucket(at_ms).min(self.current);
+        if self.current - b > KEEP_BUCKETS {
+            return;
+        }
+        match key {
+            IdKey::Compact(v, f) => {
+                let cur = self.current;
+                let newer = move |old: u8, new: u8| {
+                    let age =
+                        |t: u8| (cur.rem_euclid(TAG_MOD) - i64::from(t - 1)).rem_euclid(TAG_MOD);
+                    age(new) < age(old)
+                };
+                self.table.insert(v, f, Self::tag_of(b), newer);
+            }
+            IdKey::Text(s) => {
+                let e = self.text.entry(s.into()).or_insert(b);
+                *e = (*e).max(b);
+            }
+        }
+    }
+
+    /// Age in buckets of a remembered compact id (tests).
+    pub fn age_of(&self, key: IdKey<'_>) -> Option<i64> {
+        match key {
+            IdKey::Compact(v, f) => self.table.tag(v, f).map(|t| self.tag_age(t & !FORM_BIT)),
+            IdKey::Text(s) => self.text.get(s).map(|b| self.current - b),
+        }
+    }
+
+    /// Counts.
+    pub fn stats(&self) -> DedupStats {
+        DedupStats {
+            compact_ids: self.table.len(),
+            text_ids: self.text.len(),
+            in_flight: self.flight_compact.len() + self.flight_text.len(),
+            compact_bytes: self.table.heap_bytes(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const W: i64 = 32_000; // 1 s buckets
+
+    fn uuid(n: u64) -> String {
+        format_compact([n.wrapping_mul(0x9E37_79B9_7F4A_7C15), n], Form::Hyphenated)
+    }
+
+    #[test]
+    fn classify_forms() {
+        let u = "0b6f7b7e-2f4c-4d6e-9f60-0c1b2a3d4e5f";
+        let IdKey::Compact(v, Form::Hyphenated) = classify(u) else {
+            panic!("not compact")
+        };
+        assert_eq!(format_compact(v, Form::Hyphenated), u);
+        let h = "0b6f7b7e2f4c4d6e9f600c1b2a3d4e5f";
+        assert_eq!(classify(h), IdKey::Compact(v, Form::Hex));
+        // Upper case, wrong hyphens, wrong length, non-hex: exact text.
+        for t in [
+            "0B6F7B7E-2F4C-4D6E-9F60-0C1B2A3D4E5F",
+            "0b6f7b7e2-f4c-4d6e-9f60-0c1b2a3d4e5f",
+            "0b6f7b7e-2f4c-4d6e-9f60-0c1b2a3d4e5",
+            "0b6f7b7e-2f4c-4d6e-9f60-0c1b2a3d4e5g",
+            "evt-1",
+        ] {
+            assert_eq!(classify(t), IdKey::Text(t));
+        }
+    }
+
+    #[test]
+    fn two_spellings_of_one_value_are_different_ids() {
+        let mut d = DedupSet::with_seed(W, [1, 2]);
+        d.advance(0);
+        let u = "0b6f7b7e-2f4c-4d6e-9f60-0c1b2a3d4e5f";
+        d.remember(classify(u), 0);
+        assert_eq!(d.status(classify(u), 1), Status::Stored);
+        assert_eq!(
+            d.status(classify("0b6f7b7e2f4c4d6e9f600c1b2a3d4e5f"), 1),
+            Status::New
+        );
+        assert_eq!(
+            d.status(classify("0B6F7B7E-2F4C-4D6E-9F60-0C1B2A3D4E5F"), 1),
+            Status::New
+        );
+    }
+
+    #[test]
+    fn reservations() {
+        let mut d = DedupSet::with_seed(W, [1, 2]);
+        let k = classify("a");
+        assert_eq!(d.status(k, 1), Status::New);
+        d.reserve(k, 1);
+        assert_eq!(d.status(k, 1), Status::Mine);
+        assert_eq!(d.status(k, 2), Status::InFlight);
+        d.release(k, 2); // not the owner: no effect
+        assert_eq!(d.status(k, 2), Status::InFlight);
+        d.release(k, 1);
+        assert_eq!(d.status(k, 2), Status::New);
+        d.reserve(k, 2);
+        d.commit(k, 2, 5);
+        assert_eq!(d.status(k, 3), Status::Stored);
+        assert_eq!(d.stats().in_flight, 0);
+    }
+
+    #[test]
+    fn never_a_false_positive_and_no_false_negative() {
+        let mut d = DedupSet::with_seed(W, [7, 9]);
+        d.advance(0);
+        for n in 0..50_000u64 {
+            d.remember(classify(&uuid(n)), 0);
+        }
+        assert_eq!(d.stats().compact_ids, 50_000);
+        for n in 0..50_000u64 {
+            assert_eq!(d.status(classify(&uuid(n)), 0), Status::Stored);
+        }
+        for n in 50_000..100_000u64 {
+            assert_eq!(d.status(classify(&uuid(n)), 0), Status::New);
+        }
+        let per_id = d.stats().compact_bytes as f64 / 50_000.0;
+        assert!(per_id <= 25.1, "{per_id} bytes per id");
+    }
+
+    #[test]
+    fn window_expiry_keeps_at_least_the_window() {
+        let mut d = DedupSet::with_seed(W, [3, 4]);
+        d.advance(0);
+        for n in 0..2000u64 {
+            // Spread over the window: id n stored at n*16 ms (0..32 s).
+            d.remember(classify(&uuid(n)), (n as i64) * 16);
+            d.remember(classify(&format!("t{n}")), (n as i64) * 16);
+            d.advance((n as i64) * 16);
+        }
+        // Just before each id's window ends, it is still known.
+        for n in 0..2000u64 {
+            let stored = (n as i64) * 16;
+            let mut probe = d.clone_for_test();
+            probe.advance(stored + W - 1);
+            assert_eq!(probe.status(classify(&uuid(n)), 0), Status::Stored, "{n}");
+            assert_eq!(probe.status(classify(&format!("t{n}")), 0), Status::Stored);
+        }
+        // Long after, all gone, and the table is empty (sweep really deletes).
+        d.advance(10 * W);
+        assert_eq!(d.stats().compact_ids, 0);
+        assert_eq!(d.stats().text_ids, 0);
+        for n in 0..2000u64 {
+            assert_eq!(d.status(classify(&uuid(n)), 0), Status::New);
+        }
+    }
+
+    #[test]
+    fn sweep_deletion_keeps_survivors_findable() {
+        // Interleave old and new ids so clusters mix; after the sweep every survivor must
+        // still be found (backward shift must not break probe chains).
+        let mut d = DedupSet::with_seed(W, [11, 13]);
+        d.advance(0);
+        for n in 0..20_000u64 {
+            let at = if n % 3 == 0 { 0 } else { 20 * 1000 };
+            d.advance(at);
+            d.remember(classify(&uuid(n)), at);
+        }
+        d.advance(20_000 + 34_000 - 1000); // bucket 53: ids of bucket 0 are 53 old, of 20 are 33
+        for n in 0..20_000u64 {
+            let expect = if n % 3 == 0 {
+                Status::New
+            } else {
+                Status::Stored
+            };
+            assert_eq!(d.status(classify(&uuid(n)), 0), expect, "{n}");
+        }
+        assert_eq!(d.stats().compact_ids, 20_000 - 6667);
+    }
+
+    #[test]
+    fn long_idle_clears_everything() {
+        let mut d = DedupSet::with_seed(W, [1, 1]);
+        d.advance(0);
+        d.remember(classify(&uuid(1)), 0);
+        d.advance(1000 * W);
+        assert_eq!(d.status(classify(&uuid(1)), 0), Status::New);
+    }
+
+    #[test]
+    fn future_and_old_times_on_rebuild() {
+        let mut d = DedupSet::with_seed(W, [1, 1]);
+        d.advance(100_000);
+        d.remember(classify(&uuid(1)), 100_000 + 3_600_000); // future: counts as now
+        assert_eq!(d.age_of(classify(&uuid(1))), Some(0));
+        d.remember(classify(&uuid(2)), 0); // long gone: not remembered
+        assert_eq!(d.status(classify(&uuid(2)), 0), Status::New);
+        d.remember(classify(&uuid(1)), 90_000); // older re-insert keeps the newer bucket
+        assert_eq!(d.age_of(classify(&uuid(1))), Some(0));
+    }
+
+    impl DedupSet {
+        fn clone_for_test(&self) -> Self {
+            Self {
+                table: self.table.clone(),
+                text: self.text.clone(),
+                flight_compact: HashMap::new(),
+                flight_text: HashMap::new(),
+                bucket_ms: self.bucket_ms,
+                current: self.current,
+                swept: self.swept,
+            }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! # maidian-collector
+//!
+//! Receives events over HTTP, validates them with [`maidian_protocol`], deduplicates them by
+//! `messageId`, and appends them durably to rotating NDJSON files — acknowledging only what is
+//! on disk. See docs/COLLECTOR.md for the design, durability argument and benchmarks.
+//!
+//! Modules, one job each:
+//! - [`config`]: flags and their validation.
+//! - [`clock`]: wall clock (with a test offset).
+//! - [`http`]: routing, limits, auth/decoding stages, responses; [`server`]: accept loop and
+//!   graceful connection shutdown; [`shutdown`]: signals.
+//! - [`auth`]: write-key extraction; [`decode`]: content encodings with capped inflation.
+//! - [`ingest`]: the per-request pipeline (validate, enrich, dedup, append, answer).
+//! - [`dedup`]: the exact, bounded, windowed id set (sans-IO); [`idlog`]: its on-disk log.
+//! - [`sink`]: the group-committing writer, rotation policy, sealing, recovery.
+//! - [`metrics`]: counters for every outcome and limit.
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod decode;
+pub mod dedup;
+pub mod http;
+pub mod idlog;
+pub mod ingest;
+pub mod metrics;
+pub mod server;
+pub mod shutdown;
+pub mod sink;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tracing::info;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::ingest::{Pipeline, ProjectState};
+use crate::metrics::Metrics;
+use crate::sink::partition::IDS_DIR;
+use crate::sink::{SinkConfig, recovery};
+
+/// Starts the collector: rebuilds dedup state, recovers crashed files, starts the writer,
+/// binds, calls `on_ready` with the bound address, serves until `shutdown` resolves, then
+/// drains connections and seals every file.
+pub async fn run(
+    config: Config,
+    on_ready: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let clock = Clock::new(config.clock_offset_ms);
+    let metrics = Arc::new(Metrics::default());
+    std::fs::create_dir_all(&config.data_dir)?;
+    let now = clock.now_ms();
+
+    let mut by_name: HashMap<String, Arc<ProjectState>> = HashMap::new();
+    for p in &config.projects {
+        let state = ProjectState::new(&p.name, config.dedup_window_ms);
+        {
+            let mut d = state.dedup.lock().unwrap_or_else(|e| e.into_inner());
+            d.advance(now);
+            let dir = config.data_dir.join(&p.name).join(IDS_DIR);
+            let r = idlog::load(&dir, now, config.dedup_window_ms, |k, at| d.remember(k, at))?;
+            info!(
+                project = %p.name,
+                segments = r.segments,
+                ids = r.ids,
+                torn_bytes = r.torn_bytes,
+                "dedup ids loaded"
+            );
+        }
+        by_name.insert(p.name.clone(), Arc::new(state));
+    }
+    let report = recovery::recover(
+        &config.data_dir,
+        &config.collector_id,
+        config.gzip,
+        now,
+        |project, key, at| {
+            if let Some(p) = by_name.get(project) {
+                p.dedup
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remember(key, at);
+            }
+        },
+    )?;
+    metrics
+        .torn_lines_cut
+        .fetch_add(report.torn_lines, std::sync::atomic::Ordering::Relaxed);
+    if report != recovery::RecoveryReport::default() {
+        info!(?report, "recovered files left by a previous run");
+    }
+
+    let (sink, writer_thread) = sink::start(
+        SinkConfig {
+            data_dir: config.data_dir.clone(),
+            collector_id: config.collector_id.clone(),
+            durability: config.durability,
+            sync_interval: config.sync_interval,
+            rotation: config.rotation,
+            gzip: config.gzip,
+            queue_depth: config.queue_depth,
+            dedup_window_ms: config.dedup_window_ms,
+            fault_file: config.fault_file.clone(),
+        },
+        clock,
+        metrics.clone(),
+    )?;
+    let by_key = config
+        .projects
+        .iter()
+        .filter_map(|p| Some((p.write_key.clone(), by_name.get(&p.name)?.clone())))
+        .collect();
+    let app = Arc::new(http::App {
+        by_key,
+        pipeline: Pipeline::new(
+            config.limits,
+            config.collector_id.clone(),
+            config.rejected_raw_max_bytes,
+            sink.clone(),
+            metrics.clone(),
+        ),
+        metrics,
+        clock,
+        read_timeout: config.read_timeout,
+    });
+    let listener = TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    info!(%addr, data_dir = %config.data_dir.display(), collector_id = %config.collector_id, "listening");
+    on_ready(addr);
+    server::serve(
+        listener,
+        app,
+        config.read_timeout,
+        config.shutdown_grace,
+        shutdown,
+    )
+    .await;
+    info!("connections drained; sealing files");
+    sink.shutdown().await;
+    let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;
+    info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! Counters for every outcome and limit, exposed as Prometheus text on `GET /metrics`.
+//! Lock-free (relaxed atomics); the names say what they count.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use maidian_protocol::{Reason, RequestError};
+
+/// All counters of one collector process.
+#[derive(Debug)]
+pub struct Metrics {
+    /// Requests answered 200.
+    pub requests_ok: AtomicU64,
+    /// Requests refused, by [`RequestError`] (index in `RequestError::ALL`).
+    pub requests_refused: Vec<AtomicU64>,
+    /// Events stored.
+    pub events_accepted: AtomicU64,
+    /// Events not stored again because their id was stored already.
+    pub events_duplicate: AtomicU64,
+    /// Events rejected, by [`Reason`] (index in `Reason::ALL`).
+    pub events_rejected: Vec<AtomicU64>,
+    /// Requests refused because the writer queue was full.
+    pub queue_full: AtomicU64,
+    /// Bytes appended to event and rejected files.
+    pub bytes_written: AtomicU64,
+    /// Group commits (one `fdatasync` round).
+    pub group_commits: AtomicU64,
+    /// `fdatasync` calls.
+    pub fsyncs: AtomicU64,
+    /// Failed writes or syncs.
+    pub write_errors: AtomicU64,
+    /// Files sealed.
+    pub files_sealed: AtomicU64,
+    /// Torn lines cut by recovery.
+    pub torn_lines_cut: AtomicU64,
+    /// Remembered ids (gauge), compact form.
+    pub dedup_compact_ids: AtomicU64,
+    /// Remembered ids (gauge), text form.
+    pub dedup_text_ids: AtomicU64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let zeros = |n: usize| (0..n).map(|_| AtomicU64::new(0)).collect();
+        Self {
+            requests_ok: AtomicU64::new(0),
+            requests_refused: zeros(RequestError::ALL.len()),
+            events_accepted: AtomicU64::new(0),
+            events_duplicate: AtomicU64::new(0),
+            events_rejected: zeros(Reason::ALL.len()),
+            queue_full: AtomicU64::new(0),
+            bytes_written: AtomicU64::new(0),
+            group_commits: AtomicU64::new(0),
+            fsyncs: AtomicU64::new(0),
+            write_errors: AtomicU64::new(0),
+            files_sealed: AtomicU64::new(0),
+            torn_lines_cut: AtomicU64::new(0),
+            dedup_compact_ids: AtomicU64::new(0),
+            dedup_text_ids: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts a refused request.
+    pub fn refused(&self, e: RequestError) {
+        if let Some(i) = RequestError::ALL.iter().position(|x| *x == e) {
+            self.requests_refused[i].fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Counts a rejected event.
+    pub fn rejected(&self, r: Reason) {
+        if let Some(i) = Reason::ALL.iter().position(|x| *x == r) {
+            self.events_rejected[i].fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut o = String::with_capacity(4096);
+        let mut one = |name: &str, help: &str, kind: &str, v: &AtomicU64| {
+            let _ = writeln!(
+                o,
+                "# HELP maidian_{name} {help}\n# TYPE maidian_{name} {kind}"
+            );
+            let _ = writeln!(o, "maidian_{name} {}", v.load(Relaxed));
+        };
+        one(
+            "requests_ok_total",
+            "Requests answered 200.",
+            "counter",
+            &self.requests_ok,
+        );
+        one(
+            "events_accepted_total",
+            "Events stored.",
+            "counter",
+            &self.events_accepted,
+        );
+        one(
+            "events_duplicate_total",
+            "Events already stored.",
+            "counter",
+            &self.events_duplicate,
+        );
+        one(
+            "queue_full_total",
+            "Requests refused: writer queue full.",
+            "counter",
+            &self.queue_full,
+        );
+        one(
+            "bytes_written_total",
+            "Bytes appended to files.",
+            "counter",
+            &self.bytes_written,
+        );
+        one(
+            "group_commits_total",
+            "Group commits.",
+            "counter",
+            &self.group_commits,
+        );
+        one("fsyncs_total", "fdatasync calls.", "counter", &self.fsyncs);
+        one(
+            "write_errors_total",
+            "Failed writes or syncs.",
+            "counter",
+            &self.write_errors,
+        );
+        one(
+            "files_sealed_total",
+            "Files sealed.",
+            "counter",
+            &self.files_sealed,
+        );
+        one(
+            "torn_lines_cut_total",
+            "Torn lines cut by recovery.",
+            "counter",
+            &self.torn_lines_cut,
+        );
+        one(
+            "dedup_compact_ids",
+            "Remembered ids, compact form.",
+            "gauge",
+            &self.dedup_compact_ids,
+        );
+        one(
+            "dedup_text_ids",
+            "Remembered ids, text form.",
+            "gauge",
+            &self.dedup_text_ids,
+        );
+        let _ = writeln!(
+            o,
+            "# HELP maidian_requests_refused_total Requests refused, by error.\n# TYPE maidian_requests_refused_total counter"
+        );
+        for (e, v) in RequestError::ALL.iter().zip(&self.requests_refused) {
+            let _ = writeln!(
+                o,
+                "maidian_requests_refused_total{{error=\"{e}\",status=\"{}\"}} {}",
+                e.status(),
+                v.load(Relaxed)
+            );
+        }
+        let _ = writeln!(
+            o,
+            "# HELP maidian_events_rejected_total Events rejected, by reason.\n# TYPE maidian_events_rejected_total counter"
+        );
+        for (r, v) in Reason::ALL.iter().zip(&self.events_rejected) {
+            let _ = writeln!(
+                o,
+                "maidian_events_rejected_total{{reason=\"{r}\"}} {}",
+                v.load(Relaxed)
+            );
+        }
+        o
+    }
+}
