@@ -7,6 +7,7 @@
 //! native `cargo test`.
 
 pub mod bindings;
+pub mod core;
 
 /// The crate version, as released to npm and reported in the event context.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,110 @@
+//! What the core asks its host to do. The host executes effects in order, right away: a
+//! `persist` must reach storage before the host does anything else with the SDK (use the
+//! synchronous storage API — this is what makes "killed 5 ms after hide" lose nothing).
+//!
+//! JSON shapes (serde, as the wasm-bindgen layer hands them to JS):
+//! - `{"type":"persist","key":"md_q12","value":"…"}`
+//! - `{"type":"remove","key":"md_q12"}`
+//! - `{"type":"send","batchId":3,"url":"https://…/v1/batch","body":Uint8Array,
+//!   "headers":{"Content-Type":"application/json","Content-Encoding":"gzip","X-Write-Key":"…"},
+//!   "events":42}` — call `sent(batchId, status, retryAfterSeconds)` when it ends
+//!   (status 0 for no response).
+//! - `{"type":"wakeAt","at":1732468246123}` — call `tick(now)` at (or after) that host time;
+//!   replaces any earlier wake-up.
+//! - `{"type":"log","level":"warn","message":"…"}`
+
+use std::collections::BTreeMap;
+
+use serde::{Serialize, Serializer};
+
+/// Log severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Debug-mode details (validation results, decisions).
+    Debug,
+    /// Something the app developer should fix (an invalid event name, a bad call).
+    Warn,
+}
+
+fn bytes<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    // serde-wasm-bindgen turns this into a Uint8Array (not an array of numbers).
+    s.serialize_bytes(b)
+}
+
+/// One effect.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Effect {
+    /// Write `value` under `key` (synchronously).
+    Persist {
+        /// Storage key.
+        key: String,
+        /// The value (UTF-8 text).
+        value: String,
+    },
+    /// Delete `key`.
+    Remove {
+        /// Storage key.
+        key: String,
+    },
+    /// POST `body` to `url` with `headers`; report the outcome with `sent(batch_id, …)`.
+    #[serde(rename_all = "camelCase")]
+    Send {
+        /// Echo this in `sent`.
+        batch_id: u32,
+        /// The batch endpoint.
+        url: String,
+        /// The request body (gzip unless disabled).
+        #[serde(serialize_with = "bytes")]
+        body: Vec<u8>,
+        /// Request headers.
+        headers: BTreeMap<String, String>,
+        /// Events in the batch (for the host's own metrics).
+        events: u32,
+    },
+    /// Call `tick(now)` at host time `at` (ms since the epoch); replaces earlier wake-ups.
+    WakeAt {
+        /// When.
+        at: f64,
+    },
+    /// A message for the developer console.
+    Log {
+        /// Severity.
+        level: Level,
+        /// Text.
+        message: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_shapes() {
+        let e = Effect::Send {
+            batch_id: 3,
+            url: "u".into(),
+            body: vec![1, 2],
+            headers: BTreeMap::from([("A".into(), "b".into())]),
+            events: 2,
+        };
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            r#"{"type":"send","batchId":3,"url":"u","body":[1,2],"headers":{"A":"b"},"events":2}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Effect::WakeAt { at: 5.0 }).unwrap(),
+            r#"{"type":"wakeAt","at":5.0}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Effect::Log {
+                level: Level::Warn,
+                message: "m".into()
+            })
+            .unwrap(),
+            r#"{"type":"log","level":"warn","message":"m"}"#
+        );
+    }
+}

@@ -1,0 +1,142 @@
+//! Identity, session and the other state that survives restarts, persisted as one small JSON
+//! value under `{prefix}state` — only after consent, and rewritten only when it changes
+//! (identify, alias, reset, register, consent) and at app hide (session activity, counters).
+//!
+//! - `anonymousId`: a random UUID created on first use after consent; `reset()` replaces it.
+//! - `userId`: set by `identify` / `alias`, cleared by `reset`. openid / unionid are ordinary
+//!   traits the app passes to `identify` (redaction rules apply to them like to any trait).
+//! - Super properties (`register` / `unregister`) are persisted here; per-run ones live in
+//!   memory only.
+//! - Session: a new session id after `sessionTimeoutMs` without events ([`Session::touch`]).
+//! - `firstDay`: the device's first local calendar day, for `context.firstDay`.
+//! - Drop counters not yet reported in a `$sdk_diagnostic` event.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::ids::Ids;
+
+/// Events the device dropped, by cause, since the last report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Counters {
+    /// Oldest events dropped because the queue was full.
+    pub queue_overflow: u64,
+    /// Events dropped by the pending-consent buffer bound.
+    pub pending_overflow: u64,
+    /// Events not kept by sampling.
+    pub sampled_out: u64,
+    /// Events the SDK refused to build (invalid name, too large).
+    pub invalid: u64,
+    /// Events the collector refused for good (4xx, or 413 for one event).
+    pub rejected: u64,
+}
+
+impl Counters {
+    /// True when nothing is to report.
+    pub fn is_zero(&self) -> bool {
+        *self == Self::default()
+    }
+    /// The report's properties.
+    pub fn to_properties(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        for (k, v) in [
+            ("queue_overflow", self.queue_overflow),
+            ("pending_overflow", self.pending_overflow),
+            ("sampled_out", self.sampled_out),
+            ("invalid", self.invalid),
+            ("rejected", self.rejected),
+        ] {
+            if v > 0 {
+                m.insert(k.into(), v.into());
+            }
+        }
+        m
+    }
+}
+
+/// The session.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Session {
+    /// Current session id.
+    pub id: Option<String>,
+    /// Time of the last event (host ms).
+    pub last: i64,
+}
+
+impl Session {
+    /// Records activity at `now`; starts a new session (returns true) when there is none or
+    /// the last activity is more than `timeout` ago.
+    pub fn touch(&mut self, now: i64, timeout: i64, ids: &mut Ids) -> bool {
+        let new = self.id.is_none() || now.saturating_sub(self.last) > timeout;
+        if new {
+            self.id = Some(ids.uuid());
+        }
+        self.last = self.last.max(now);
+        new
+    }
+}
+
+/// The persisted state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct State {
+    /// Device-scoped id.
+    pub anonymous_id: Option<String>,
+    /// App-assigned user id.
+    pub user_id: Option<String>,
+    /// Persisted super properties.
+    pub super_props: Map<String, Value>,
+    /// First local day (days since the epoch in the host time zone).
+    pub first_day: Option<i64>,
+    /// The session.
+    pub session: Session,
+    /// Unreported drops.
+    pub dropped: Counters,
+}
+
+/// The local calendar day of `ms` for a UTC offset in minutes.
+pub fn local_day(ms: i64, offset_min: i32) -> i64 {
+    (ms + i64::from(offset_min) * 60_000).div_euclid(86_400_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_idle_rule() {
+        let mut ids = Ids::new(&[9; 32]).unwrap();
+        let mut s = Session::default();
+        assert!(s.touch(1000, 1_800_000, &mut ids));
+        let first = s.id.clone();
+        assert!(!s.touch(1000 + 1_800_000, 1_800_000, &mut ids));
+        assert_eq!(s.id, first);
+        assert!(s.touch(2000 + 3_600_000 + 1, 1_800_000, &mut ids));
+        assert_ne!(s.id, first);
+    }
+
+    #[test]
+    fn state_round_trips_and_tolerates_unknown_fields() {
+        let s = State {
+            anonymous_id: Some("a".into()),
+            first_day: Some(20_000),
+            ..State::default()
+        };
+        let json = serde_json::to_string(&s).unwrap();
+        let back: State = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
+        let fut: State = serde_json::from_str(r#"{"anonymousId":"b","newField":1}"#).unwrap();
+        assert_eq!(fut.anonymous_id.as_deref(), Some("b"));
+        assert!(Counters::default().is_zero());
+    }
+
+    #[test]
+    fn local_days() {
+        // 2026-11-24T17:10:46Z is the 25th in Beijing (UTC+8) but the 24th in UTC.
+        let t = 1_795_540_246_123;
+        assert_eq!(local_day(t, 480), local_day(t, 0) + 1);
+        assert_eq!(local_day(-1, 0), -1);
+    }
+}
