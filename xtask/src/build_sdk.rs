@@ -208,6 +208,17 @@ impl Ctx {
         )
     }
 
+    /// Copies the wrapper sources (`js-wrapper/src/**/*.mjs`) to `<staging>/src` and the glue to
+    /// `<staging>/src/<entry_dir>/maidian_sdk.js`, where the entry imports it; returns the
+    /// staged `src`.
+    fn stage_wrapper(&self, staging: &Path, entry_dir: &str, glue: &Path) -> Result<PathBuf> {
+        let src = staging.join("src");
+        fresh_dir(&src)?;
+        copy_tree(&self.js_wrapper.join("src"), &src)?;
+        copy(glue, &src.join(entry_dir).join(format!("{SDK_STEM}.js")))?;
+        Ok(src)
+    }
+
     fn build_web_or_node(&self, input: &Path, target: Target) -> Result<Row> {
         let started = Instant::now();
         let (name, bindgen_target, out_dir) = match target {
@@ -244,9 +255,32 @@ impl Ctx {
             )?;
         }
 
+        // The wrapper entry (`index.js`) imports the glue next to it (`./maidian_sdk.js`).
+        let src = self.stage_wrapper(&staging, name, &staging.join(format!("{SDK_STEM}.js")))?;
+        let (format, platform) = match target {
+            Target::Web => ("--format=esm", "--platform=browser"),
+            _ => ("--format=cjs", "--platform=node"),
+        };
+        util::run(
+            Command::new(&self.esbuild)
+                .current_dir(&src)
+                .arg(format!("{name}/index.mjs"))
+                .args([
+                    "--bundle",
+                    format,
+                    platform,
+                    "--target=es2019",
+                    &format!("--external:./{SDK_STEM}.js"),
+                    "--legal-comments=none",
+                    "--log-level=warning",
+                ])
+                .arg(format!("--outfile={}", out_dir.join("index.js").display())),
+        )?;
+
         let wasm_bytes = read(&wasm_out)?;
         let wasm = len(&wasm_bytes);
-        let glue = file_len(&out_dir.join(format!("{SDK_STEM}.js")))?;
+        let glue = file_len(&out_dir.join(format!("{SDK_STEM}.js")))?
+            + file_len(&out_dir.join("index.js"))?;
         println!("    {name} done in {}", fmt_duration(started.elapsed()));
         Ok(Row {
             target: name,
@@ -311,21 +345,17 @@ impl Ctx {
         let glue = String::from_utf8(read(&glue_path)?).context("glue is not UTF-8")?;
         write(&glue_path, patch_glue(&glue)?)?;
 
-        // 3. Bundle: ESM -> CommonJS ES2017, with the UTF-8 codec injected in module scope.
-        step("miniprogram: esbuild (cjs, es2017, injected UTF-8 codec)");
-        let src = self.js_wrapper.join("src");
-        copy(
-            &src.join("miniprogram").join("loader.mjs"),
-            &staging.join("loader.mjs"),
-        )?;
-        copy(&src.join("text-codec.mjs"), &staging.join("text-codec.mjs"))?;
+        // 3. Bundle: the wrapper (hooks, adapters, client) + loader + glue, ESM -> CommonJS
+        //    ES2017, with the UTF-8 codec injected in module scope.
+        step("miniprogram: esbuild wrapper + glue (cjs, es2017, injected UTF-8 codec)");
+        let src = self.stage_wrapper(&staging, "miniprogram", &glue_path)?;
         fresh_dir(&out_dir)?;
         let bundle = out_dir.join("index.js");
         util::run(
             Command::new(&self.esbuild)
-                .current_dir(&staging)
+                .current_dir(&src)
                 .args([
-                    "loader.mjs",
+                    "miniprogram/index.mjs",
                     "--bundle",
                     "--format=cjs",
                     "--target=es2017",
@@ -402,6 +432,25 @@ impl Ctx {
             out_dir,
         })
     }
+}
+
+/// Copies every `.mjs` file under `from` to the same relative path under `to`.
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    let entries =
+        std::fs::read_dir(from).with_context(|| format!("could not list {}", from.display()))?;
+    for entry in entries {
+        let path = entry?.path();
+        let Some(name) = path.file_name() else {
+            continue;
+        };
+        if path.is_dir() {
+            std::fs::create_dir_all(to.join(name))?;
+            copy_tree(&path, &to.join(name))?;
+        } else if path.extension().is_some_and(|e| e == "mjs") {
+            copy(&path, &to.join(name))?;
+        }
+    }
+    Ok(())
 }
 
 /// Fails unless `wasm-bindgen --version` is exactly the `wasm-bindgen` in Cargo.lock.

@@ -1,0 +1,441 @@
+/**
+ * The platform-independent half of the wrapper: the public API object, the queue of calls made
+ * before the core is ready, and the executor of the core's effects.
+ *
+ * The core (Rust, sans-IO) makes every decision; this file only moves data: each API call or
+ * hook becomes one core input `(core, now) => core.x(now, ...)`, stamped with the host time at
+ * the moment of the call, then every effect the core asks for is executed in order:
+ *
+ * | effect    | executed with                                                            |
+ * |-----------|--------------------------------------------------------------------------|
+ * | `persist` | the host's SYNCHRONOUS storage, before anything else happens              |
+ * | `remove`  | the same                                                                 |
+ * | `send`    | the host's request (binary body); its outcome goes back through `sent`    |
+ * | `wakeAt`  | one timer, replaced by every new `wakeAt`; it calls `tick(now)`           |
+ * | `log`     | `console.warn` (warn) / `console.debug` (debug, only with `debug: true`)   |
+ *
+ * Guarantees to the host app: nothing here throws into the caller (every entry point is
+ * guarded); calls made before the core is ready are applied in order, with their original
+ * times, once it is; if the core cannot start, the SDK logs one `console.error` and becomes a
+ * no-op for the rest of the run.
+ *
+ * The host object (`host`) is the platform adapter: see ./miniprogram/host.mjs for the fields.
+ */
+
+/** Calls kept while the core loads; beyond this the oldest are dropped (and counted). */
+export const MAX_CALLS_BEFORE_READY = 1000;
+/** The longest delay setTimeout accepts. */
+const MAX_TIMER_MS = 2147483647;
+const TAG = '[maidian]';
+
+/**
+ * A JSON-safe deep copy of `value` taken at call time (the app may mutate its object later),
+ * or `undefined` when it cannot be represented (cycles, BigInt).
+ */
+export function snapshot(value) {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) return undefined;
+  try {
+    return JSON.parse(JSON.stringify(value));
+  } catch (_) {
+    return undefined;
+  }
+}
+
+/**
+ * Maps the public `init` options to the core's configuration (sdk-wasm/src/core/config.rs,
+ * camelCase). Unknown core knobs can be passed through `options.core`.
+ * @returns {{config?: object, error?: string}}
+ */
+export function coreConfig(options, hostContext) {
+  const o = options || {};
+  if (typeof o.serverUrl !== 'string' || !/^https?:\/\//.test(o.serverUrl)) {
+    return { error: 'init: `serverUrl` must be an http(s) URL, e.g. https://t.example.com' };
+  }
+  if (typeof o.writeKey !== 'string' || o.writeKey === '') {
+    return { error: 'init: `writeKey` is required' };
+  }
+  if (o.consent !== undefined && o.consent !== 'granted' && o.consent !== 'pending') {
+    return { error: "init: `consent` must be 'granted' or 'pending'" };
+  }
+  const at = o.autoTrack || {};
+  const flag = (v) => v !== false;
+  // The core has one switch for the three app events; `appLaunch`/`appShow`/`appHide` are
+  // accepted for familiarity and all three must be false to turn it off.
+  const app =
+    at.app !== undefined
+      ? flag(at.app)
+      : flag(at.appLaunch) || flag(at.appShow) || flag(at.appHide);
+  const config = {
+    writeKey: o.writeKey,
+    endpoint: o.serverUrl,
+    consentRequired: o.consent === 'pending',
+    debug: o.debug === true,
+    autotrack: {
+      app,
+      pageView: flag(at.pageView),
+      pageLeave: flag(at.pageLeave),
+      click: flag(at.click),
+      exposure: flag(at.exposure),
+      share: flag(at.share),
+    },
+    context: hostContext.context,
+    timezoneOffsetMin: hostContext.timezoneOffsetMin,
+    libraryName: hostContext.libraryName,
+  };
+  const b = o.batch || {};
+  if (b.size !== undefined) config.flushAt = b.size;
+  if (b.intervalMs !== undefined) config.flushIntervalMs = b.intervalMs;
+  if (b.maxEvents !== undefined) config.maxBatchEvents = b.maxEvents;
+  if (b.gzip !== undefined) config.gzip = b.gzip;
+  if (b.timeoutMs !== undefined) config.requestTimeoutMs = b.timeoutMs;
+  const x = o.exposure || {};
+  if (x.ratio !== undefined) config.exposureRatio = x.ratio;
+  if (x.dwellMs !== undefined) config.exposureDwellMs = x.dwellMs;
+  if (x.frequency !== undefined) config.exposureFrequency = x.frequency;
+  if (o.datasetAllow !== undefined) config.datasetAllow = o.datasetAllow;
+  if (o.share && o.share.augment !== undefined) config.shareAugment = o.share.augment;
+  if (o.storagePrefix !== undefined) config.storagePrefix = o.storagePrefix;
+  Object.assign(config, o.core);
+  return { config };
+}
+
+/**
+ * @param {object} host the platform adapter (see ./miniprogram/host.mjs)
+ * @returns the client: `api` (public methods) and `input` (raw events for the hooks)
+ */
+export function createClient(host) {
+  const console_ = host.console;
+  /** idle -> loading -> ready | disabled */
+  let state = 'idle';
+  let core = null;
+  let debug = false;
+  let options = null;
+  /** [fn(core, now), now] in call order. */
+  let queue = [];
+  let droppedBeforeReady = 0;
+  let timer = null;
+  let draining = false;
+  let requestTimeoutMs = 60000;
+  let internalErrors = 0;
+  const readyWaiters = [];
+
+  function internal(where, err) {
+    internalErrors += 1;
+    // One line per kind of failure is enough; never flood the console of the host app.
+    if (internalErrors <= 3) console_.error(`${TAG} internal error in ${where} (ignored):`, err);
+  }
+
+  function disable(reason, err) {
+    if (state === 'disabled') return;
+    state = 'disabled';
+    core = null;
+    queue = [];
+    if (timer !== null) host.clearTimeout(timer);
+    timer = null;
+    console_.error(
+      `${TAG} ${reason} — maidian is disabled for this run (no-op mode: every call is ` +
+        'ignored; the app keeps working).',
+      err === undefined ? '' : err,
+    );
+    settleWaiters();
+  }
+
+  function settleWaiters() {
+    for (const w of readyWaiters.splice(0)) w(state === 'ready');
+  }
+
+  /** A wasm trap (panic=abort, out of memory) poisons the instance; anything else does not. */
+  function coreFailed(err) {
+    if (err && (err.name === 'RuntimeError' || /unreachable/.test(String(err.message)))) {
+      disable('the SDK core crashed', err);
+    } else {
+      internal('the SDK core', err);
+    }
+  }
+
+  /** Applies one input now: the call, then every effect it produced. */
+  function apply(fn, now) {
+    try {
+      fn(core, now);
+    } catch (err) {
+      coreFailed(err);
+      return;
+    }
+    drain();
+  }
+
+  /** Queues or applies `fn(core, now)` with the current host time. Never throws. */
+  function submit(fn) {
+    try {
+      if (state === 'disabled') return;
+      const now = host.now();
+      if (state === 'ready') {
+        apply(fn, now);
+        return;
+      }
+      if (queue.length >= MAX_CALLS_BEFORE_READY) {
+        queue.shift();
+        droppedBeforeReady += 1;
+      }
+      queue.push([fn, now]);
+    } catch (err) {
+      internal('submit', err);
+    }
+  }
+
+  function drain() {
+    if (draining || !core) return;
+    draining = true;
+    try {
+      for (;;) {
+        let effects;
+        try {
+          effects = core.pollEffects();
+        } catch (err) {
+          coreFailed(err);
+          return;
+        }
+        if (!effects || effects.length === 0) return;
+        for (const effect of effects) {
+          try {
+            execute(effect);
+          } catch (err) {
+            internal(`effect ${effect?.type}`, err);
+          }
+          if (!core) return;
+        }
+      }
+    } finally {
+      draining = false;
+    }
+  }
+
+  function execute(effect) {
+    switch (effect.type) {
+      case 'persist':
+        if (!host.storage.set(effect.key, effect.value)) {
+          console_.warn(`${TAG} could not store ${effect.key} (${effect.value.length} chars)`);
+        }
+        break;
+      case 'remove':
+        host.storage.remove(effect.key);
+        break;
+      case 'send':
+        send(effect);
+        break;
+      case 'wakeAt':
+        wakeAt(effect.at);
+        break;
+      case 'log':
+        if (effect.level === 'warn') console_.warn(TAG, effect.message);
+        else if (debug) console_.debug(TAG, effect.message);
+        break;
+      default:
+        internal('execute', new Error(`unknown effect ${effect.type}`));
+    }
+  }
+
+  function send(effect) {
+    const owner = core;
+    let done = false;
+    const finish = (status, retryAfter) => {
+      if (done) return;
+      done = true;
+      if (core !== owner) return;
+      submit((c, now) => c.sent(now, effect.batchId, status, retryAfter));
+    };
+    if (debug) {
+      console_.debug(`${TAG} send batch ${effect.batchId}: ${effect.events} events`);
+    }
+    try {
+      host.request(
+        {
+          url: effect.url,
+          body: effect.body,
+          headers: effect.headers,
+          timeoutMs: requestTimeoutMs,
+        },
+        finish,
+      );
+    } catch (err) {
+      internal('request', err);
+      finish(0, undefined);
+    }
+  }
+
+  function wakeAt(at) {
+    if (timer !== null) host.clearTimeout(timer);
+    const arm = () => {
+      const delay = Math.min(Math.max(0, at - host.now()), MAX_TIMER_MS);
+      timer = host.setTimeout(() => {
+        timer = null;
+        // A timer may fire a little early (clock adjustments); the core announces a wake-up
+        // only once, so re-arm for the remainder instead of ticking too soon.
+        if (host.now() < at) arm();
+        else submit((c, now) => c.tick(now));
+      }, delay);
+    };
+    arm();
+  }
+
+  function start(factory, entropy, initAt) {
+    const prefix = (options.core && options.core.storagePrefix) || options.storagePrefix || 'md_';
+    const { config } = coreConfig(options, host.context());
+    requestTimeoutMs = config.requestTimeoutMs || requestTimeoutMs;
+    const first = queue.length > 0 ? Math.min(queue[0][1], initAt) : initAt;
+    core = factory(config, { now: first, entropy, stored: host.storage.entries(prefix) });
+    state = 'ready';
+    drain();
+    const calls = queue;
+    queue = [];
+    for (const [fn, now] of calls) {
+      if (state !== 'ready') break;
+      apply(fn, now);
+    }
+    if (droppedBeforeReady > 0) {
+      console_.warn(`${TAG} ${droppedBeforeReady} calls made before the SDK was ready were dropped`);
+    }
+    // Network type and its changes are platform state the core keeps in the context.
+    host.watchNetwork((kind) => submit((c, now) => c.setNetwork(now, kind)));
+    settleWaiters();
+  }
+
+  function init(opts) {
+    try {
+      if (state !== 'idle') {
+        console_.warn(`${TAG} init() was already called; this call is ignored`);
+        return;
+      }
+      const checked = coreConfig(opts, { context: {} });
+      if (checked.error) {
+        disable(checked.error);
+        return;
+      }
+      options = opts;
+      debug = opts.debug === true;
+      state = 'loading';
+      const initAt = host.now();
+      Promise.all([host.loadCore(opts), host.randomBytes(32)])
+        .then(([factory, entropy]) => {
+          if (state !== 'loading') return;
+          if (!entropy || entropy.length < 16) {
+            disable(
+              'no cryptographic random source on this host (wx.getRandomValues / ' +
+                'crypto.getRandomValues); without one, event ids could collide across devices',
+            );
+            return;
+          }
+          try {
+            start(factory, entropy, initAt);
+          } catch (err) {
+            disable('the SDK core could not start', err);
+          }
+        })
+        .catch((err) => disable('the SDK could not be loaded', err));
+    } catch (err) {
+      disable('init failed', err);
+    }
+  }
+
+  /** Guards a public method: snapshot inputs, never throw. */
+  const guarded =
+    (name, fn) =>
+    (...args) => {
+      try {
+        return fn(...args);
+      } catch (err) {
+        internal(name, err);
+        return undefined;
+      }
+    };
+
+  function props(name, value) {
+    const p = snapshot(value);
+    if (p === undefined) {
+      console_.warn(`${TAG} ${name}: properties must be a plain JSON object; call ignored`);
+    }
+    return p;
+  }
+
+  const api = {
+    init: guarded('init', init),
+    track: guarded('track', (name, properties) => {
+      const p = props('track', properties);
+      if (p === undefined) return;
+      if (typeof name !== 'string') {
+        console_.warn(`${TAG} track: the event name must be a string; call ignored`);
+        return;
+      }
+      submit((c, now) => c.track(now, name, p));
+    }),
+    identify: guarded('identify', (userId, traits) => {
+      const t = props('identify', traits);
+      if (t === undefined) return;
+      const id = userId === undefined || userId === null ? null : String(userId);
+      submit((c, now) => c.identify(now, id, t));
+    }),
+    register: guarded('register', (properties) => {
+      const p = props('register', properties);
+      if (p !== undefined) submit((c) => c.register(p));
+    }),
+    unregister: guarded('unregister', (key) => {
+      if (typeof key === 'string') submit((c) => c.unregister(key));
+    }),
+    consent: {
+      grant: guarded('consent.grant', () => submit((c, now) => c.grant(now))),
+      deny: guarded('consent.deny', () => submit((c, now) => c.deny(now))),
+    },
+    flush: guarded('flush', () => submit((c, now) => c.flush(now))),
+    reset: guarded('reset', () => submit((c, now) => c.reset(now))),
+    /**
+     * Resolves `true` once the core runs, `false` if the SDK is (or becomes) disabled. Never
+     * rejects. For tests and for apps that want to know; nothing needs to wait for it.
+     */
+    ready: () =>
+      new Promise((resolve) => {
+        if (state === 'ready' || state === 'disabled') resolve(state === 'ready');
+        else readyWaiters.push(resolve);
+      }),
+    /** `idle` (no init yet), `loading`, `ready` or `disabled`. */
+    status: () => state,
+    /** The core's view (consent, ids, counters) once ready; `null` before. For debugging. */
+    inspect: guarded('inspect', () => {
+      if (state !== 'ready') return null;
+      return {
+        consent: core.consent(),
+        anonymousId: core.anonymousId(),
+        userId: core.userId(),
+        sessionId: core.sessionId(),
+        stats: core.stats(),
+      };
+    }),
+  };
+
+  /** Raw platform events for the hooks; each is one core input. */
+  const input = {
+    appLaunch: (opts) => submit((c, now) => c.appLaunch(now, opts)),
+    appShow: (opts) => submit((c, now) => c.appShow(now, opts)),
+    appHide: () => submit((c, now) => c.appHide(now)),
+    pageShow: (view) => submit((c, now) => c.pageShow(now, view)),
+    pageHide: () => submit((c, now) => c.pageHide(now)),
+    tap: (tap) => submit((c, now) => c.tap(now, tap)),
+    exposure: (entries) => submit((c, now) => c.exposure(now, entries)),
+    share: (share) => submit((c, now) => c.share(now, share)),
+    /** The share path with the share chain when the core says so; `path` until it is ready. */
+    sharePath: (path, method) => {
+      if (state !== 'ready') return path;
+      try {
+        return core.sharePath(path, method);
+      } catch (err) {
+        coreFailed(err);
+        return path;
+      }
+    },
+    /** The init options once `init` was called (hooks read their own settings from it). */
+    options: () => options,
+    internal,
+  };
+
+  return { api, input };
+}

@@ -1,0 +1,50 @@
+/**
+ * The mini-program package entry (`miniprogram_dist/index.js` after `cargo xtask build-sdk`):
+ * `const md = require('maidian')` installs the hooks; `md.init({...})` loads the `.wasm.br`
+ * through the host's path-only engine and starts the core.
+ */
+import { coreFactory } from '../core-adapter.mjs';
+import * as wasm from './loader.mjs';
+import { createMiniProgramSdk } from './sdk.mjs';
+
+/** The default path without its leading `/`, tried when the default fails (device-dependent). */
+const RELATIVE_WASM_PATH = wasm.DEFAULT_WASM_PATH.replace(/^\/+/, '');
+
+function loadCore(options, platform) {
+  const engine = options.engine || platform.engine;
+  if (!engine) {
+    return Promise.reject(
+      new Error(
+        `no path-only wasm engine on this host (${platform.name}): WeChat needs base ` +
+          'library >= 2.14.0 (WXWebAssembly with .wasm.br), ByteDance >= 2.92.0 (TTWebAssembly); ' +
+          'pass `engine` if your host has another one',
+      ),
+    );
+  }
+  const load = (wasmPath) => wasm.init({ wasmPath, engine });
+  const first = load(options.wasmPath || wasm.DEFAULT_WASM_PATH);
+  const loaded = options.wasmPath ? first : first.catch(() => load(RELATIVE_WASM_PATH));
+  return loaded.then(() => coreFactory(wasm));
+}
+
+const md = createMiniProgramSdk(loadCore);
+
+export default md;
+export const {
+  init,
+  track,
+  identify,
+  register,
+  unregister,
+  consent,
+  flush,
+  reset,
+  ready,
+  status,
+  inspect,
+  rescanExposure,
+  lifecycle,
+  platform,
+} = md;
+/** The raw wasm module (loader `init`, `DEFAULT_WASM_PATH`, the bindings); for diagnostics. */
+export { wasm };
