@@ -43,6 +43,15 @@ export function snapshot(value) {
 }
 
 /**
+ * The request body as a Uint8Array. The bindings are meant to hand one over; serde-wasm-bindgen's
+ * `json_compatible()` serializer currently turns bytes into a plain Array of numbers instead.
+ */
+export function toBytes(body) {
+  if (body instanceof Uint8Array) return body;
+  return Uint8Array.from(body || []);
+}
+
+/**
  * Maps the public `init` options to the core's configuration (sdk-wasm/src/core/config.rs,
  * camelCase). Unknown core knobs can be passed through `options.core`.
  * @returns {{config?: object, error?: string}}
@@ -252,7 +261,7 @@ export function createClient(host) {
       host.request(
         {
           url: effect.url,
-          body: effect.body,
+          body: toBytes(effect.body),
           headers: effect.headers,
           timeoutMs: requestTimeoutMs,
         },

@@ -63,16 +63,21 @@ export function createAppHost({ mounts, storage = createStorage(), request = rea
   let currentRoute = null;
   const observers = [];
   const errors = [];
+  /** After `kill()` nothing of this app instance runs or writes any more (process gone). */
+  let killed = false;
 
   const wx = {
     setStorageSync(key, value) {
+      if (killed) return;
       const size = typeof value === 'string' ? value.length : JSON.stringify(value).length;
       if (size > storage.perKeyLimit) throw new Error(`setStorageSync:fail exceed max size per key (${size})`);
       storage.map.set(key, value);
       storage.writes.push(key);
     },
     getStorageSync: (key) => (storage.map.has(key) ? storage.map.get(key) : ''),
-    removeStorageSync: (key) => storage.map.delete(key),
+    removeStorageSync: (key) => {
+      if (!killed) storage.map.delete(key);
+    },
     getStorageInfoSync: () => ({ keys: [...storage.map.keys()], currentSize: 0, limitSize: 10240 }),
     request(opts) {
       const entry = { url: opts.url, header: opts.header, data: opts.data, timeout: opts.timeout, method: opts.method };
@@ -80,11 +85,13 @@ export function createAppHost({ mounts, storage = createStorage(), request = rea
       request(opts, {
         success: (res) => {
           entry.status = res.statusCode;
+          if (killed) return;
           opts.success?.(res);
           opts.complete?.(res);
         },
         fail: (res) => {
           entry.status = 0;
+          if (killed) return;
           opts.fail?.(res);
           opts.complete?.(res);
         },
@@ -156,7 +163,7 @@ export function createAppHost({ mounts, storage = createStorage(), request = rea
   const globals = {
     // Timers the SDK leaves armed (flush interval, retry) must not keep the test process alive.
     setTimeout: (fn, ms, ...args) => {
-      const t = setTimeout(fn, ms, ...args);
+      const t = setTimeout(() => killed || fn(...args), ms);
       t.unref();
       return t;
     },
@@ -204,6 +211,10 @@ export function createAppHost({ mounts, storage = createStorage(), request = rea
       }
     },
     require: (s) => realm.require(s),
+    /** The app is killed: no callback, timer or storage write of this instance happens again. */
+    kill() {
+      killed = true;
+    },
     /** Cold start: App.onLaunch then App.onShow (and the onAppShow listeners), as WeChat does. */
     launch(opts = host.launchOptions) {
       host.launchOptions = opts;
