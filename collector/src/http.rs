@@ -133,7 +133,12 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> 
     let path = req.uri().path();
     if let Some(implied) = route(path) {
         match *req.method() {
-            Method::POST => return ingest(&app, req, peer, implied, received_at).await,
+            Method::POST => {
+                m.requests_in_flight.fetch_add(1, Relaxed);
+                let r = ingest(&app, req, peer, implied, received_at).await;
+                m.requests_in_flight.fetch_sub(1, Relaxed);
+                return r;
+            }
             Method::OPTIONS => return preflight(),
             _ => return refuse(m, RequestError::MethodNotAllowed, "use POST"),
         }

@@ -33,6 +33,8 @@ pub struct Metrics {
     pub files_sealed: AtomicU64,
     /// Torn lines cut by recovery.
     pub torn_lines_cut: AtomicU64,
+    /// Ingest requests being handled (gauge).
+    pub requests_in_flight: AtomicU64,
     /// Remembered ids (gauge), compact form.
     pub dedup_compact_ids: AtomicU64,
     /// Remembered ids (gauge), text form.
@@ -55,6 +57,7 @@ impl Default for Metrics {
             write_errors: AtomicU64::new(0),
             files_sealed: AtomicU64::new(0),
             torn_lines_cut: AtomicU64::new(0),
+            requests_in_flight: AtomicU64::new(0),
             dedup_compact_ids: AtomicU64::new(0),
             dedup_text_ids: AtomicU64::new(0),
         }
@@ -140,6 +143,12 @@ impl Metrics {
             "Torn lines cut by recovery.",
             "counter",
             &self.torn_lines_cut,
+        );
+        one(
+            "requests_in_flight",
+            "Ingest requests being handled.",
+            "gauge",
+            &self.requests_in_flight,
         );
         one(
             "dedup_compact_ids",
