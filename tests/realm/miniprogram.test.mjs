@@ -15,7 +15,7 @@ const WASM_BR = '/miniprogram_npm/maidian/maidian_sdk_bg.wasm.br';
 
 describe('miniprogram_dist in a mini-program realm (WXWebAssembly)', () => {
   const realm = createMiniProgramRealm({ mounts });
-  const sdk = realm.require('maidian');
+  const sdk = realm.require('maidian').wasm;
 
   it('the realm really lacks the web platform', () => {
     for (const name of ABSENT_GLOBALS) {
@@ -57,7 +57,7 @@ describe('miniprogram_dist in a mini-program realm (WXWebAssembly)', () => {
 describe('the loader contract', () => {
   it('works with TTWebAssembly (ByteDance)', async () => {
     const realm = createMiniProgramRealm({ mounts, engine: 'TTWebAssembly' });
-    const sdk = realm.require('maidian');
+    const sdk = realm.require('maidian').wasm;
     await sdk.init();
     assert.equal(realm.instantiateCalls.length, 1);
     assert.equal(sdk.echo('抖音 ✓'), '抖音 ✓');
@@ -65,7 +65,7 @@ describe('the loader contract', () => {
 
   it('takes a configurable path, and a failed load can be retried', async () => {
     const realm = createMiniProgramRealm({ mounts });
-    const sdk = realm.require('maidian');
+    const sdk = realm.require('maidian').wasm;
     await assert.rejects(sdk.init({ wasmPath: '/nowhere/sdk.wasm.br' }), /no such file/);
     await sdk.init({ wasmPath: 'miniprogram_npm/maidian/maidian_sdk_bg.wasm.br' });
     assert.deepEqual(realm.instantiateCalls, [
@@ -77,7 +77,7 @@ describe('the loader contract', () => {
 
   it('fails clearly on a host without a wasm engine', async () => {
     const realm = createMiniProgramRealm({ mounts, engine: 'NoSuchWebAssembly' });
-    const sdk = realm.require('maidian');
+    const sdk = realm.require('maidian').wasm;
     await assert.rejects(sdk.init(), /neither WXWebAssembly nor TTWebAssembly/);
   });
 

@@ -11,12 +11,13 @@ requireBuilt(path.join(nodeDist, 'maidian_sdk.js'));
 const require = createRequire(path.join(packageDir, 'package.json'));
 
 describe('node build', () => {
-  it('resolves to dist/node for require("maidian")', () => {
-    assert.equal(require.resolve('maidian'), path.join(nodeDist, 'maidian_sdk.js'));
+  it('resolves to dist/node for require("maidian") (wrapper) and maidian/core/node (glue)', () => {
+    assert.equal(require.resolve('maidian'), path.join(nodeDist, 'index.js'));
+    assert.equal(require.resolve('maidian/core/node'), path.join(nodeDist, 'maidian_sdk.js'));
   });
 
   it('loads synchronously and the exports work', () => {
-    const sdk = require('maidian');
+    const sdk = require('maidian/core/node');
     assert.equal(sdk.version(), packageJson.version);
     assert.equal(sdk.echo('埋点 🚀'), '埋点 🚀');
     assert.equal(sdk.utf8Len('埋点 🚀'), 11);
@@ -27,7 +28,7 @@ describe('node build', () => {
   });
 
   it('is importable from ESM with named exports', async () => {
-    const sdk = await import(pathToFileURL(require.resolve('maidian')).href);
+    const sdk = await import(pathToFileURL(require.resolve('maidian/core/node')).href);
     assert.equal(typeof sdk.version, 'function');
     assert.equal(sdk.version(), packageJson.version);
   });

@@ -17,6 +17,9 @@ export function createStorage({ perKeyLimit = 1024 * 1024 } = {}) {
   return { map: new Map(), perKeyLimit, writes: [] };
 }
 
+/** Node's own setTimeout, kept even if a test replaces the global one. */
+const nodeSetTimeout = globalThis.setTimeout;
+
 /** Waits until `cond()` is truthy, polling; fails after `ms` with `what`. */
 export async function waitFor(cond, what, ms = 5000) {
   const deadline = Date.now() + ms;
@@ -24,7 +27,7 @@ export async function waitFor(cond, what, ms = 5000) {
     const v = await cond();
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => nodeSetTimeout(r, 5));
   }
 }
 
