@@ -15,7 +15,13 @@
 
 /** A JSON object of event properties, traits or super properties. */
 export type Properties = { [key: string]: JsonValue };
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | JsonValue[]
+  | { [key: string]: JsonValue };
 
 export interface AutoTrackOptions {
   /** `$app_launch`, `$app_show`, `$app_hide` (one switch in the core). Default true. */

@@ -289,7 +289,7 @@ export function createClient(host) {
   }
 
   function start(factory, entropy, initAt) {
-    const prefix = (options.core && options.core.storagePrefix) || options.storagePrefix || 'md_';
+    const prefix = options.core?.storagePrefix || options.storagePrefix || 'md_';
     const { config } = coreConfig(options, host.context());
     requestTimeoutMs = config.requestTimeoutMs || requestTimeoutMs;
     const first = queue.length > 0 ? Math.min(queue[0][1], initAt) : initAt;
@@ -303,7 +303,9 @@ export function createClient(host) {
       apply(fn, now);
     }
     if (droppedBeforeReady > 0) {
-      console_.warn(`${TAG} ${droppedBeforeReady} calls made before the SDK was ready were dropped`);
+      console_.warn(
+        `${TAG} ${droppedBeforeReady} calls made before the SDK was ready were dropped`,
+      );
     }
     // Network type and its changes are platform state the core keeps in the context.
     host.watchNetwork((kind) => submit((c, now) => c.setNetwork(now, kind)));

@@ -55,7 +55,7 @@ export function coreFactory(glue) {
         const out = buffered;
         buffered = [];
         const more = m.takeEffects();
-        return more && more.length ? out.concat(more) : out;
+        return more?.length ? out.concat(more) : out;
       },
       sharePath: (path, method) => m.sharePath(path, method),
       consent: () => m.consent(),
@@ -65,9 +65,9 @@ export function coreFactory(glue) {
       stats: () => m.stats(),
     };
     for (const name of INPUTS) {
-      core[name] = function () {
-        const effects = m[name].apply(m, arguments);
-        if (effects && effects.length) {
+      core[name] = (...args) => {
+        const effects = m[name](...args);
+        if (effects?.length) {
           for (const e of effects) buffered.push(e);
         }
       };

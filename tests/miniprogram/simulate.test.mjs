@@ -20,10 +20,26 @@ const fixture = path.join(repoRoot, 'tests/miniprogram/fixtures/buy-list/index')
 const bundle = requireBuilt(path.join(miniprogramDist, 'index.js'));
 const hasCore = fs.readFileSync(bundle, 'utf8').includes('Maidian');
 
-const GLOBALS = ['window', 'document', 'Event', 'CustomEvent', 'Node', 'HTMLElement', 'Element',
-  'requestAnimationFrame', 'cancelAnimationFrame', 'wx', 'WXWebAssembly', 'Component', 'Behavior', 'setTimeout'];
+const GLOBALS = [
+  'window',
+  'document',
+  'Event',
+  'CustomEvent',
+  'Node',
+  'HTMLElement',
+  'Element',
+  'requestAnimationFrame',
+  'cancelAnimationFrame',
+  'wx',
+  'WXWebAssembly',
+  'Component',
+  'Behavior',
+  'setTimeout',
+];
 
-describe('miniprogram-simulate: a real Component with the shipped SDK', { skip: hasCore ? false : 'the built wasm has no SDK core' }, () => {
+describe('miniprogram-simulate: a real Component with the shipped SDK', {
+  skip: hasCore ? false : 'the built wasm has no SDK core',
+}, () => {
   const saved = {};
   const storage = new Map();
   /** Every request body, decoded. */
@@ -38,8 +54,20 @@ describe('miniprogram-simulate: a real Component with the shipped SDK', { skip: 
     for (const k of GLOBALS) saved[k] = Object.getOwnPropertyDescriptor(globalThis, k);
     dom = new JSDOM('<!doctype html><html><body></body></html>', { pretendToBeVisual: true });
     const w = dom.window;
-    for (const k of ['window', 'document', 'Event', 'CustomEvent', 'Node', 'HTMLElement', 'Element']) {
-      Object.defineProperty(globalThis, k, { value: k === 'window' ? w : w[k], configurable: true, writable: true });
+    for (const k of [
+      'window',
+      'document',
+      'Event',
+      'CustomEvent',
+      'Node',
+      'HTMLElement',
+      'Element',
+    ]) {
+      Object.defineProperty(globalThis, k, {
+        value: k === 'window' ? w : w[k],
+        configurable: true,
+        writable: true,
+      });
     }
     globalThis.requestAnimationFrame = w.requestAnimationFrame.bind(w);
     globalThis.cancelAnimationFrame = w.cancelAnimationFrame.bind(w);
@@ -47,7 +75,12 @@ describe('miniprogram-simulate: a real Component with the shipped SDK', { skip: 
     Object.defineProperty(w.document.documentElement, 'clientHeight', { value: 667 });
     w.Element.prototype.getBoundingClientRect = function () {
       // j-component does not write ids to the DOM; the list items carry data-md-key.
-      const r = rects.get(this.getAttribute('data-md-key')) || { top: 0, left: 0, width: 0, height: 0 };
+      const r = rects.get(this.getAttribute('data-md-key')) || {
+        top: 0,
+        left: 0,
+        width: 0,
+        height: 0,
+      };
       return { ...r, right: r.left + r.width, bottom: r.top + r.height, x: r.left, y: r.top };
     };
     rects.set('item-A', { top: 100, left: 0, width: 375, height: 80 });
@@ -59,7 +92,10 @@ describe('miniprogram-simulate: a real Component with the shipped SDK', { skip: 
       getStorageSync: (k) => storage.get(k) ?? '',
       removeStorageSync: (k) => storage.delete(k),
       getStorageInfoSync: () => ({ keys: [...storage.keys()] }),
-      getRandomValues: ({ length, success }) => success({ randomValues: new Uint8Array(require('node:crypto').randomBytes(length)).buffer }),
+      getRandomValues: ({ length, success }) =>
+        success({
+          randomValues: new Uint8Array(require('node:crypto').randomBytes(length)).buffer,
+        }),
       request: ({ data, success }) => {
         sent.push(JSON.parse(zlib.gunzipSync(Buffer.from(data)).toString()));
         setTimeout(() => success({ statusCode: 200, header: {}, data: '{}' }), 0);
@@ -118,22 +154,40 @@ describe('miniprogram-simulate: a real Component with the shipped SDK', { skip: 
     assert.equal(comp.instance.data.bought, 'held');
 
     // A and B are visible (ratio >= 0.5) from the first frame; C after "scrolling".
-    await waitFor(() => events().filter((e) => e.event === '$exposure').length >= 2, 'two exposures');
+    await waitFor(
+      () => events().filter((e) => e.event === '$exposure').length >= 2,
+      'two exposures',
+    );
     rects.set('item-C', { top: 300, left: 0, width: 375, height: 80 });
     comp.dom.dispatchEvent(new window.Event('scroll'));
-    await waitFor(() => events().filter((e) => e.event === '$exposure').length >= 3, 'the third exposure');
+    await waitFor(
+      () => events().filter((e) => e.event === '$exposure').length >= 3,
+      'the third exposure',
+    );
 
     const clicks = events().filter((e) => e.event === '$click');
     assert.deepEqual(
-      clicks.map((e) => [e.properties.element_type, e.properties.element_id, e.properties.handler, e.properties.mdPos]),
+      clicks.map((e) => [
+        e.properties.element_type,
+        e.properties.element_id,
+        e.properties.handler,
+        e.properties.mdPos,
+      ]),
       [
         ['tap', 'buy', 'onBuy', 2],
         ['longpress', 'hold', 'onHold', 3],
       ],
     );
     const exposures = events().filter((e) => e.event === '$exposure');
-    assert.deepEqual(exposures.map((e) => e.properties.element_key).sort(), ['item-A', 'item-B', 'item-C']);
-    assert.equal(exposures.find((e) => e.properties.element_key === 'item-A').properties.mdSku, 'A');
+    assert.deepEqual(exposures.map((e) => e.properties.element_key).sort(), [
+      'item-A',
+      'item-B',
+      'item-C',
+    ]);
+    assert.equal(
+      exposures.find((e) => e.properties.element_key === 'item-A').properties.mdSku,
+      'A',
+    );
     const b = exposures.find((e) => e.properties.element_key === 'item-B');
     assert.ok(Math.abs(b.properties.ratio - 67 / 80) < 0.01, `ratio ${b.properties.ratio}`);
 

@@ -43,7 +43,9 @@ md.init({ serverUrl: '${url}', writeKey: 'demo-key', consent: 'granted',
 App({ onLaunch() {}, onShow() { md.register({ app_build: 'e2e' }); } });`;
 }
 
-describe('end to end: shipped mini-program package -> real collector', { skip: missing || false }, () => {
+describe('end to end: shipped mini-program package -> real collector', {
+  skip: missing || false,
+}, () => {
   let collector;
   before(async () => {
     collector = await startCollector();
@@ -65,7 +67,11 @@ describe('end to end: shipped mini-program package -> real collector', { skip: m
 
     // ---- run 1
     const one = boot(storage);
-    one.host.launch({ path: 'pages/home/home', query: { utm_source: 'qr', utm_campaign: 'spring' }, scene: 1047 });
+    one.host.launch({
+      path: 'pages/home/home',
+      query: { utm_source: 'qr', utm_campaign: 'spring' },
+      scene: 1047,
+    });
     const home = one.host.open('pages/home/home');
     assert.equal(await one.md.ready(), true, 'the wasm core started in the realm');
     one.host.expose(home, { dataset: { mdKey: 'rec-TEA-1', mdSku: 'TEA-1' }, ratio: 1 });
@@ -74,11 +80,18 @@ describe('end to end: shipped mini-program package -> real collector', { skip: m
     const queued = () => one.md.inspect().stats.eventsQueued;
     const before2 = queued();
     await waitFor(() => queued() >= before2 + 2, 'two exposures after the dwell time');
-    assert.equal(one.host.tap(home, 'onProductTap', { id: 'p1', dataset: { sku: 'TEA-1', mdPos: 0 } }), 'TEA-1');
+    assert.equal(
+      one.host.tap(home, 'onProductTap', { id: 'p1', dataset: { sku: 'TEA-1', mdPos: 0 } }),
+      'TEA-1',
+    );
     const detail = one.host.open('pages/detail/detail', { sku: 'TEA-1' });
     one.host.tap(detail, 'onAddTap', { id: 'add' });
     const payload = one.host.share(detail);
-    assert.deepEqual({ ...payload }, { title: 'look', path: '/pages/detail/detail?sku=TEA-1' }, 'payload not rewritten');
+    assert.deepEqual(
+      { ...payload },
+      { title: 'look', path: '/pages/detail/detail?sku=TEA-1' },
+      'payload not rewritten',
+    );
     one.host.hideApp();
     // Killed right after hide: whatever was not acknowledged must still be in storage.
     one.host.kill();
@@ -93,16 +106,16 @@ describe('end to end: shipped mini-program package -> real collector', { skip: m
     two.host.hideApp();
 
     const expected = {
-      '$app_launch': 2,
-      '$app_show': 2,
+      $app_launch: 2,
+      $app_show: 2,
       'page:pages/home/home': 2,
       'page:pages/detail/detail': 1,
-      '$exposure': 2,
-      '$click': 2,
+      $exposure: 2,
+      $click: 2,
       add_to_cart: 1,
-      '$share': 1,
-      '$page_leave': 3,
-      '$app_hide': 2,
+      $share: 1,
+      $page_leave: 3,
+      $app_hide: 2,
     };
     const total = Object.values(expected).reduce((a, b) => a + b, 0);
     const key = (e) => (e.type === 'page' ? `page:${e.name}` : e.event);
@@ -112,30 +125,47 @@ describe('end to end: shipped mini-program package -> real collector', { skip: m
       20000,
     );
     // Let any straggling duplicate arrive before counting (a resend is acknowledged as such).
-    await waitFor(() => two.host.requests.every((r) => r.status !== undefined), 'every request answered');
+    await waitFor(
+      () => two.host.requests.every((r) => r.status !== undefined),
+      'every request answered',
+    );
     const stored = collector.events().filter((e) => e.event !== '$sdk_diagnostic');
     const counts = {};
     for (const e of stored) counts[key(e)] = (counts[key(e)] || 0) + 1;
     assert.deepEqual(counts, expected);
     const ids = new Set(stored.map((e) => e.messageId));
     assert.equal(ids.size, stored.length, 'no event stored twice');
-    assert.ok(stored.every((e) => e.anonymousId === anonymousId), 'one device id across runs');
+    assert.ok(
+      stored.every((e) => e.anonymousId === anonymousId),
+      'one device id across runs',
+    );
 
     const by = (k) => stored.filter((e) => key(e) === k);
-    const [launch1, launch2] = by('$app_launch').sort((a, b) => a.originalTimestamp.localeCompare(b.originalTimestamp));
+    const [launch1, launch2] = by('$app_launch').sort((a, b) =>
+      a.originalTimestamp.localeCompare(b.originalTimestamp),
+    );
     assert.equal(launch1.properties.first_visit, true);
     assert.equal(launch2.properties?.first_visit, undefined);
     assert.equal(launch1.context.miniProgram.scene, 1047);
     assert.equal(launch1.context.campaign.source, 'qr');
     assert.equal(launch1.context.miniProgram.platform, 'wechat');
     assert.equal(launch1.context.library.name, 'maidian-miniprogram');
-    assert.equal(by('$app_show')[0].properties.app_build, 'e2e', 'onShow ran before the event was built');
+    assert.equal(
+      by('$app_show')[0].properties.app_build,
+      'e2e',
+      'onShow ran before the event was built',
+    );
     const clicks = by('$click');
     const productTap = clicks.find((e) => e.properties.element_id === 'p1');
     assert.equal(productTap.properties.handler, 'onProductTap');
     assert.equal(productTap.properties.mdPos, 0);
     assert.equal(productTap.context.page.path, 'pages/home/home');
-    assert.deepEqual(by('$exposure').map((e) => e.properties.element_key).sort(), ['banner', 'rec-TEA-1']);
+    assert.deepEqual(
+      by('$exposure')
+        .map((e) => e.properties.element_key)
+        .sort(),
+      ['banner', 'rec-TEA-1'],
+    );
     assert.equal(by('add_to_cart')[0].properties.sku, 'TEA-1');
     assert.equal(by('add_to_cart')[0].context.page.path, 'pages/detail/detail');
     const share = by('$share')[0];

@@ -9,7 +9,8 @@ import { createAppHost, createStorage, waitFor } from './support/app-host.mjs';
 import { fakeCoreBundle } from './support/bundle.mjs';
 
 /** deepEqual across realms (the app's arrays and objects have the realm's prototypes). */
-const same = (actual, expected, msg) => assert.deepEqual(JSON.parse(JSON.stringify(actual)), expected, msg);
+const same = (actual, expected, msg) =>
+  assert.deepEqual(JSON.parse(JSON.stringify(actual)), expected, msg);
 
 const INIT = `md.init({ serverUrl: 'http://127.0.0.1:9', writeKey: 'k', batch: { size: 1000 } });`;
 
@@ -18,7 +19,8 @@ async function start({ appCode = '', init = INIT, storage, request, wxOverrides 
   const host = createAppHost({
     mounts: { 'miniprogram_npm/maidian': fakeCoreBundle() },
     storage,
-    request: request || ((_opts, cb) => setTimeout(() => cb.success({ statusCode: 200, header: {} }), 0)),
+    request:
+      request || ((_opts, cb) => setTimeout(() => cb.success({ statusCode: 200, header: {} }), 0)),
     wxOverrides,
   });
   host.run(`globalThis.md = require('maidian'); ${init}\n${appCode}`);
@@ -26,7 +28,8 @@ async function start({ appCode = '', init = INIT, storage, request, wxOverrides 
   return { host, md, core: () => md.fake.instances[md.fake.instances.length - 1] };
 }
 
-const names = (core) => core.calls.map(([n]) => n).filter((n) => n !== 'setNetwork' && n !== 'sent' && n !== 'tick');
+const names = (core) =>
+  core.calls.map(([n]) => n).filter((n) => n !== 'setNetwork' && n !== 'sent' && n !== 'tick');
 
 describe('App hooks', () => {
   it('run the app lifecycle first, keep this/return values, then report', async () => {
@@ -38,7 +41,11 @@ describe('App hooks', () => {
         whoAmI() { return this; },
       });`,
     });
-    const ret = host.app.onLaunch.call(host.app, { path: 'pages/home/home', query: { a: '1' }, scene: 1047 });
+    const ret = host.app.onLaunch.call(host.app, {
+      path: 'pages/home/home',
+      query: { a: '1' },
+      scene: 1047,
+    });
     assert.equal(ret, 'launched');
     host.app.onShow.call(host.app, { scene: 1047 });
     assert.equal(host.app.globalData.n, 1);
@@ -46,7 +53,12 @@ describe('App hooks', () => {
     assert.equal(await md.ready(), true);
     // register() called inside onShow precedes the $app_show input: the event carries it.
     same(names(core()), ['register', 'appLaunch', 'register', 'appShow']);
-    const show = core().chunks.size && [...core().chunks.values()].flat().map((l) => JSON.parse(l)).find((m) => m.event === '$app_show');
+    const show =
+      core().chunks.size &&
+      [...core().chunks.values()]
+        .flat()
+        .map((l) => JSON.parse(l))
+        .find((m) => m.event === '$app_show');
     assert.equal(show.properties.plan, 'gold');
   });
 
@@ -59,14 +71,22 @@ describe('App hooks', () => {
     assert.equal(md.status(), 'loading');
     await md.ready();
     const calls = core().calls.filter(([n]) => n !== 'setNetwork');
-    same(calls.map(([n]) => n), ['track', 'appLaunch', 'appShow', 'track']);
+    same(
+      calls.map(([n]) => n),
+      ['track', 'appLaunch', 'appShow', 'track'],
+    );
     for (const [, t] of calls) assert.ok(t >= t0 && t <= Date.now());
     const times = calls.map(([, t]) => t);
-    same(times, [...times].sort((a, b) => a - b));
+    same(
+      times,
+      [...times].sort((a, b) => a - b),
+    );
   });
 
   it('an exception in the app lifecycle still propagates, and the event is still reported', async () => {
-    const { host, md, core } = await start({ appCode: `App({ onHide() { throw new Error('app bug'); } });` });
+    const { host, md, core } = await start({
+      appCode: `App({ onHide() { throw new Error('app bug'); } });`,
+    });
     host.launch();
     assert.throws(() => host.app.onHide.call(host.app), /app bug/);
     await md.ready();
@@ -117,7 +137,13 @@ describe('Page hooks', () => {
     const events = [...c.chunks.values()].flat().map((l) => JSON.parse(l));
     const clicks = events.filter((e) => e.event === '$click');
     assert.equal(clicks.length, 2);
-    same(clicks[0].properties, { seen: 'pages/detail/detail', element_type: 'tap', handler: 'onBuyTap', element_id: 'buy', mdPos: 3 });
+    same(clicks[0].properties, {
+      seen: 'pages/detail/detail',
+      element_type: 'tap',
+      handler: 'onBuyTap',
+      element_id: 'buy',
+      mdPos: 3,
+    });
     assert.equal(clicks[1].properties.element_type, 'longpress');
     const view = events.find((e) => e.type === 'page');
     assert.equal(view.name, 'pages/detail/detail');
@@ -136,7 +162,10 @@ describe('Page hooks', () => {
     assert.equal(plain.onShareAppMessage, undefined);
     assert.equal(plain.onShareTimeline, undefined);
     await md.ready();
-    const share = [...core().chunks.values()].flat().map((l) => JSON.parse(l)).find((e) => e.event === '$share');
+    const share = [...core().chunks.values()]
+      .flat()
+      .map((l) => JSON.parse(l))
+      .find((e) => e.event === '$share');
     same(
       { method: share.properties.method, from: share.properties.from, path: share.properties.path },
       { method: 'message', from: 'menu', path: '/pages/detail/detail?sku=1' },
@@ -191,7 +220,10 @@ describe('exposure', () => {
       init: `md.init({ serverUrl: 'http://127.0.0.1:9', writeKey: 'k', exposure: { maxNodes: 3 } });`,
       appCode: 'App({});',
     });
-    host.run(`Page({ onLoad() { this.setData({ items: [1, 2] }, () => md.rescanExposure(this)); } });`, 'pages/list/list');
+    host.run(
+      `Page({ onLoad() { this.setData({ items: [1, 2] }, () => md.rescanExposure(this)); } });`,
+      'pages/list/list',
+    );
     host.launch();
     const page = host.open('pages/list/list');
     const live = () => host.observers.filter((o) => o.owner === page && o.connected);
@@ -210,8 +242,14 @@ describe('exposure', () => {
     await md.ready();
     const entries = core().calls.filter(([n]) => n === 'exposure').length;
     assert.equal(entries, 3);
-    const exposures = [...core().chunks.values()].flat().map((l) => JSON.parse(l)).filter((e) => e.event === '$exposure');
-    same(exposures.map((e) => e.properties.element_key), ['sku-1', 'banner']);
+    const exposures = [...core().chunks.values()]
+      .flat()
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.event === '$exposure');
+    same(
+      exposures.map((e) => e.properties.element_key),
+      ['sku-1', 'banner'],
+    );
     assert.equal(exposures[0].properties.mdSku, 'S1');
   });
 });
@@ -235,12 +273,21 @@ describe('effects', () => {
     const r = seen[0];
     assert.equal(r.method, 'POST');
     assert.equal(r.url, 'http://127.0.0.1:9/v1/batch');
-    assert.ok(r.data instanceof host.realm.run('ArrayBuffer'), 'the body is an ArrayBuffer of the realm');
+    assert.ok(
+      r.data instanceof host.realm.run('ArrayBuffer'),
+      'the body is an ArrayBuffer of the realm',
+    );
     assert.equal(r.header['X-Write-Key'], 'k');
     assert.equal(r.timeout, 60000);
     const body = JSON.parse(Buffer.from(r.data).toString());
-    same(body.batch.map((e) => e.event), ['$app_launch']);
-    assert.ok(r.storedAtSend.some((k) => k.startsWith('md_q')), 'events were stored before the request');
+    same(
+      body.batch.map((e) => e.event),
+      ['$app_launch'],
+    );
+    assert.ok(
+      r.storedAtSend.some((k) => k.startsWith('md_q')),
+      'events were stored before the request',
+    );
     same(core().outcomes, [{ batchId: 1, status: 503, retryAfter: 7 }]);
   });
 

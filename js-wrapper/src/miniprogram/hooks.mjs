@@ -109,11 +109,12 @@ export function createHooks({ input, api }) {
     return {
       click: at.click !== false,
       exposure: at.exposure !== false,
-      className: typeof x.className === 'string' && x.className ? x.className : DEFAULT_EXPOSURE_CLASS,
+      className:
+        typeof x.className === 'string' && x.className ? x.className : DEFAULT_EXPOSURE_CLASS,
       maxNodes: x.maxNodes > 0 ? x.maxNodes : DEFAULT_MAX_EXPOSURE_NODES,
       ratio: x.ratio > 0 && x.ratio <= 1 ? x.ratio : 0.5,
       components: x.components !== false,
-      augment: !!(o.share && o.share.augment),
+      augment: !!o.share?.augment,
     };
   }
 
@@ -138,7 +139,7 @@ export function createHooks({ input, api }) {
   function currentPage() {
     if (typeof getCurrentPages !== 'function') return undefined;
     const pages = getCurrentPages();
-    return pages && pages.length ? pages[pages.length - 1] : undefined;
+    return pages?.length ? pages[pages.length - 1] : undefined;
   }
 
   /** Whether a component instance is a page (a Component() used as a page). */
@@ -154,7 +155,7 @@ export function createHooks({ input, api }) {
 
   function disconnectExposure(ctx) {
     const s = instances.get(ctx);
-    if (!s || !s.observer) return;
+    if (!s?.observer) return;
     const live = s.observer;
     s.observer = null;
     live.on = false;
@@ -256,10 +257,10 @@ export function createHooks({ input, api }) {
 
   function wrapHandler(user, name) {
     if (typeof user !== 'function' || user[MARK]) return user;
-    const wrapped = function () {
-      const e = arguments[0];
+    const wrapped = function (...args) {
+      const e = args[0];
       if (isTapEvent(e) && settings().click) guard('tap', () => input.tap(tapOf(e, name)));
-      return user.apply(this, arguments);
+      return user.apply(this, args);
     };
     wrapped[MARK] = true;
     return wrapped;
@@ -294,16 +295,16 @@ export function createHooks({ input, api }) {
 
   function wrapShare(user, method) {
     if (typeof user !== 'function' || user[MARK]) return user;
-    const wrapped = function (opts) {
-      const result = user.apply(this, arguments);
-      const ctx = this;
+    const wrapped = function (...args) {
+      const opts = args[0];
+      const result = user.apply(this, args);
       const out = guard('share', () => {
-        input.share(shareInput(ctx, method, opts, isThenable(result) ? undefined : result));
+        input.share(shareInput(this, method, opts, isThenable(result) ? undefined : result));
         if (!settings().augment) return result;
-        if (isThenable(result)) return result.then((p) => augment(ctx, method, p));
-        const sync = augment(ctx, method, result);
+        if (isThenable(result)) return result.then((p) => augment(this, method, p));
+        const sync = augment(this, method, result);
         if (isObject(sync) && isThenable(sync.promise)) {
-          sync.promise = sync.promise.then((p) => augment(ctx, method, p));
+          sync.promise = sync.promise.then((p) => augment(this, method, p));
         }
         return sync;
       });
@@ -321,19 +322,20 @@ export function createHooks({ input, api }) {
     const onShow = options.onShow;
     const onHide = options.onHide;
     const ok =
-      replace(options, 'onLaunch', function (opts) {
-        return thenReport(onLaunch, this, arguments, 'App.onLaunch', () => {
+      replace(options, 'onLaunch', function (...args) {
+        const opts = args[0];
+        return thenReport(onLaunch, this, args, 'App.onLaunch', () => {
           launched = true;
           input.appLaunch(launchOptions(opts));
         });
       }) &&
-      replace(options, 'onShow', function (opts) {
-        return thenReport(onShow, this, arguments, 'App.onShow', () =>
-          input.appShow(launchOptions(opts)),
+      replace(options, 'onShow', function (...args) {
+        return thenReport(onShow, this, args, 'App.onShow', () =>
+          input.appShow(launchOptions(args[0])),
         );
       }) &&
-      replace(options, 'onHide', function () {
-        return thenReport(onHide, this, arguments, 'App.onHide', () => input.appHide());
+      replace(options, 'onHide', function (...args) {
+        return thenReport(onHide, this, args, 'App.onHide', () => input.appHide());
       });
     if (ok) {
       appHooked = true;
@@ -385,26 +387,21 @@ export function createHooks({ input, api }) {
     const when = (ctx, fn) => () => {
       if (forPage || isPage(ctx)) fn();
     };
-    replace(methods, 'onLoad', function (query) {
-      const ctx = this;
-      return thenReport(onLoad, ctx, arguments, 'onLoad', when(ctx, () => pageLoad(ctx, query)));
-    });
-    replace(methods, 'onShow', function () {
-      const ctx = this;
-      return thenReport(onShow, ctx, arguments, 'onShow', when(ctx, () => pageShow(ctx)));
-    });
-    replace(methods, 'onReady', function () {
-      const ctx = this;
-      return thenReport(onReady, ctx, arguments, 'onReady', when(ctx, () => pageReady(ctx)));
-    });
-    replace(methods, 'onHide', function () {
-      const ctx = this;
-      return thenReport(onHide, ctx, arguments, 'onHide', when(ctx, () => pageHide(ctx)));
-    });
-    replace(methods, 'onUnload', function () {
-      const ctx = this;
-      return thenReport(onUnload, ctx, arguments, 'onUnload', when(ctx, () => pageHide(ctx)));
-    });
+    const lifecycleHook = (user, where, report) =>
+      function (...args) {
+        return thenReport(
+          user,
+          this,
+          args,
+          where,
+          when(this, () => report(this, args[0])),
+        );
+      };
+    replace(methods, 'onLoad', lifecycleHook(onLoad, 'onLoad', pageLoad));
+    replace(methods, 'onShow', lifecycleHook(onShow, 'onShow', pageShow));
+    replace(methods, 'onReady', lifecycleHook(onReady, 'onReady', pageReady));
+    replace(methods, 'onHide', lifecycleHook(onHide, 'onHide', pageHide));
+    replace(methods, 'onUnload', lifecycleHook(onUnload, 'onUnload', pageHide));
     if (typeof methods.onShareAppMessage === 'function') {
       replace(methods, 'onShareAppMessage', wrapShare(methods.onShareAppMessage, 'message'));
     }
@@ -431,9 +428,8 @@ export function createHooks({ input, api }) {
 
   function hookLifetime(holder, name, fallback, report) {
     const user = holder[name] || fallback;
-    replace(holder, name, function () {
-      const ctx = this;
-      return thenReport(user, ctx, arguments, `Component.${name}`, () => report(ctx));
+    replace(holder, name, function (...args) {
+      return thenReport(user, this, args, `Component.${name}`, () => report(this));
     });
   }
 
@@ -477,9 +473,9 @@ export function createHooks({ input, api }) {
 
   function wrapConstructor(original, hook, name) {
     if (typeof original !== 'function' || original[MARK]) return original;
-    const wrapped = function (options) {
-      guard(name, () => hook(options));
-      return original.apply(this, arguments);
+    const wrapped = function (...args) {
+      guard(name, () => hook(args[0]));
+      return original.apply(this, args);
     };
     wrapped[MARK] = true;
     return wrapped;

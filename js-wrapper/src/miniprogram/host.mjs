@@ -212,9 +212,9 @@ export function createMiniProgramHost(platform, loadCore, console_ = console) {
     watchNetwork(report) {
       if (!api) return;
       call(api, 'getNetworkType', {
-        success: (res) => res && res.networkType && report(res.networkType),
+        success: (res) => res?.networkType && report(res.networkType),
       });
-      call(api, 'onNetworkStatusChange', (res) => res && res.networkType && report(res.networkType));
+      call(api, 'onNetworkStatusChange', (res) => res?.networkType && report(res.networkType));
     },
   };
 }

@@ -23,6 +23,17 @@ const host = createStandardHost({
 const { api } = createClient(host);
 
 export default api;
-export const { init, track, identify, register, unregister, consent, flush, reset, ready, status, inspect } =
-  api;
+export const {
+  init,
+  track,
+  identify,
+  register,
+  unregister,
+  consent,
+  flush,
+  reset,
+  ready,
+  status,
+  inspect,
+} = api;
 export { wasm };

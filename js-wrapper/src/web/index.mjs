@@ -48,5 +48,16 @@ const init = (options) => {
 api.init = init;
 
 export default api;
-export const { track, identify, register, unregister, consent, flush, reset, ready, status, inspect } = api;
+export const {
+  track,
+  identify,
+  register,
+  unregister,
+  consent,
+  flush,
+  reset,
+  ready,
+  status,
+  inspect,
+} = api;
 export { init, wasm };

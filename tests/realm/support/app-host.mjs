@@ -33,12 +33,20 @@ export async function waitFor(cond, what, ms = 5000) {
 
 function realHttp({ url, method, data, header, timeout }, callbacks) {
   const body = Buffer.from(data);
-  const req = http.request(url, { method, headers: { ...header, 'Content-Length': body.length }, timeout });
+  const req = http.request(url, {
+    method,
+    headers: { ...header, 'Content-Length': body.length },
+    timeout,
+  });
   req.on('response', (res) => {
     const chunks = [];
     res.on('data', (c) => chunks.push(c));
     res.on('end', () =>
-      callbacks.success({ statusCode: res.statusCode, header: res.headers, data: Buffer.concat(chunks).toString() }),
+      callbacks.success({
+        statusCode: res.statusCode,
+        header: res.headers,
+        data: Buffer.concat(chunks).toString(),
+      }),
     );
   });
   req.on('timeout', () => req.destroy(new Error('timeout')));
@@ -54,7 +62,14 @@ function realHttp({ url, method, data, header, timeout }, callbacks) {
  * @param {string} [o.engine] engine global name for the realm
  * @param {object} [o.wxOverrides] replace/remove parts of `wx` (undefined removes)
  */
-export function createAppHost({ mounts, storage = createStorage(), request = realHttp, engine, wxOverrides = {} }) {
+export function createAppHost({
+  mounts,
+  storage = createStorage(),
+  request = realHttp,
+  engine,
+  wxOverrides = {},
+  console: consoleOverride,
+}) {
   const requests = [];
   const appShowListeners = [];
   const appHideListeners = [];
@@ -73,7 +88,8 @@ export function createAppHost({ mounts, storage = createStorage(), request = rea
     setStorageSync(key, value) {
       if (killed) return;
       const size = typeof value === 'string' ? value.length : JSON.stringify(value).length;
-      if (size > storage.perKeyLimit) throw new Error(`setStorageSync:fail exceed max size per key (${size})`);
+      if (size > storage.perKeyLimit)
+        throw new Error(`setStorageSync:fail exceed max size per key (${size})`);
       storage.map.set(key, value);
       storage.writes.push(key);
     },
@@ -83,7 +99,13 @@ export function createAppHost({ mounts, storage = createStorage(), request = rea
     },
     getStorageInfoSync: () => ({ keys: [...storage.map.keys()], currentSize: 0, limitSize: 10240 }),
     request(opts) {
-      const entry = { url: opts.url, header: opts.header, data: opts.data, timeout: opts.timeout, method: opts.method };
+      const entry = {
+        url: opts.url,
+        header: opts.header,
+        data: opts.data,
+        timeout: opts.timeout,
+        method: opts.method,
+      };
       requests.push(entry);
       request(opts, {
         success: (res) => {
@@ -104,10 +126,17 @@ export function createAppHost({ mounts, storage = createStorage(), request = rea
     getRandomValues({ length, success }) {
       setTimeout(() => success({ randomValues: crypto.randomBytes(length).buffer }), 0);
     },
-    getDeviceInfo: () => ({ brand: 'devtools', model: 'iPhone 15', system: 'iOS 17.4.1', platform: 'devtools' }),
+    getDeviceInfo: () => ({
+      brand: 'devtools',
+      model: 'iPhone 15',
+      system: 'iOS 17.4.1',
+      platform: 'devtools',
+    }),
     getWindowInfo: () => ({ screenWidth: 390, screenHeight: 844, pixelRatio: 3 }),
     getAppBaseInfo: () => ({ SDKVersion: '3.6.4', version: '8.0.50', language: 'zh_CN' }),
-    getAccountInfoSync: () => ({ miniProgram: { appId: 'wx0123456789abcdef', envVersion: 'develop', version: '' } }),
+    getAccountInfoSync: () => ({
+      miniProgram: { appId: 'wx0123456789abcdef', envVersion: 'develop', version: '' },
+    }),
     getNetworkType: ({ success }) => setTimeout(() => success({ networkType: 'wifi' }), 0),
     onNetworkStatusChange: (cb) => networkListeners.push(cb),
     onAppShow: (cb) => appShowListeners.push(cb),
@@ -170,6 +199,7 @@ export function createAppHost({ mounts, storage = createStorage(), request = rea
       t.unref();
       return t;
     },
+    ...(consoleOverride ? { console: consoleOverride } : {}),
     wx,
     App(options) {
       app = options;
@@ -261,7 +291,12 @@ export function createAppHost({ mounts, storage = createStorage(), request = rea
     },
     /** Calls a page handler with a tap-like event. */
     tap(inst, method, { id = '', dataset = {}, type = 'tap' } = {}) {
-      return inst[method]({ type, currentTarget: { id, dataset }, target: { id, dataset }, detail: {} });
+      return inst[method]({
+        type,
+        currentTarget: { id, dataset },
+        target: { id, dataset },
+        detail: {},
+      });
     },
     /** Drives every connected observer of `owner` whose selector matches `className`. */
     expose(owner, { className = 'md-expose', id = '', dataset = {}, ratio = 1 }) {

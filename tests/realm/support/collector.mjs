@@ -110,7 +110,9 @@ export async function startCollector() {
     async stop() {
       if (exited !== null) return;
       child.kill('SIGTERM');
-      await waitFor(() => exited !== null, 'the collector to stop', 10000).catch(() => child.kill('SIGKILL'));
+      await waitFor(() => exited !== null, 'the collector to stop', 10000).catch(() =>
+        child.kill('SIGKILL'),
+      );
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -14,8 +14,9 @@ const encoder = new TextEncoder();
 
 export class Maidian {
   constructor(config, now, entropy, stored) {
-    if (!config || !config.writeKey) throw new Error('invalid config: writeKey is required');
-    if (!(entropy && entropy.length >= 16)) throw new Error('at least 16 random bytes are required');
+    if (!config?.writeKey) throw new Error('invalid config: writeKey is required');
+    if (!(entropy && entropy.length >= 16))
+      throw new Error('at least 16 random bytes are required');
     Maidian.instances.push(this);
     this.config = config;
     this.prefix = config.storagePrefix || 'md_';
@@ -55,7 +56,9 @@ export class Maidian {
 
   uuid() {
     this.counter += 1;
-    const b = this.seed.map((x, i) => (x * 31 + this.counter * (i + 7) + ((this.counter >> 8) ^ i)) & 255);
+    const b = this.seed.map(
+      (x, i) => (x * 31 + this.counter * (i + 7) + ((this.counter >> 8) ^ i)) & 255,
+    );
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     const h = b.map((x) => x.toString(16).padStart(2, '0')).join('');
@@ -71,7 +74,11 @@ export class Maidian {
 
   saveState() {
     if (this.consentState === 'granted') {
-      this.effects.push({ type: 'persist', key: `${this.prefix}state`, value: JSON.stringify(this.state) });
+      this.effects.push({
+        type: 'persist',
+        key: `${this.prefix}state`,
+        value: JSON.stringify(this.state),
+      });
     }
   }
 
@@ -102,7 +109,10 @@ export class Maidian {
       anonymousId: this.state.anonymousId || undefined,
       userId: this.state.userId || undefined,
       timestamp: new Date(this.ts).toISOString(),
-      context: { library: { name: this.config.libraryName, version: '0.0.0-fake' }, page: this.page ? { path: this.page.path } : undefined },
+      context: {
+        library: { name: this.config.libraryName, version: '0.0.0-fake' },
+        page: this.page ? { path: this.page.path } : undefined,
+      },
       properties: { ...this.state.superProps, ...props },
     };
     void auto;
@@ -121,7 +131,12 @@ export class Maidian {
     if (this.consentState !== 'granted') return;
     const queued = [...this.chunks.values()].reduce((n, c) => n + c.length, 0);
     const flushAt = this.config.flushAt || 50;
-    if (!this.inFlight && queued > 0 && (this.flushRequested || queued >= flushAt) && now >= this.notBefore) {
+    if (
+      !this.inFlight &&
+      queued > 0 &&
+      (this.flushRequested || queued >= flushAt) &&
+      now >= this.notBefore
+    ) {
       const seqs = [...this.chunks.keys()];
       const events = seqs.flatMap((s) => this.chunks.get(s));
       this.batchId += 1;
@@ -150,7 +165,11 @@ export class Maidian {
   track(now, name, properties) {
     return this.input('track', now, () => {
       if (name.startsWith('$')) {
-        this.effects.push({ type: 'log', level: 'warn', message: `track(${JSON.stringify(name)}) refused` });
+        this.effects.push({
+          type: 'log',
+          level: 'warn',
+          message: `track(${JSON.stringify(name)}) refused`,
+        });
       } else this.record('track', name, properties || {});
     });
   }
@@ -204,7 +223,8 @@ export class Maidian {
     return this.input('deny', now, () => {
       this.consentState = 'denied';
       this.pending = [];
-      for (const s of this.chunks.keys()) this.effects.push({ type: 'remove', key: `${this.prefix}q${s}` });
+      for (const s of this.chunks.keys())
+        this.effects.push({ type: 'remove', key: `${this.prefix}q${s}` });
       this.chunks.clear();
       this.effects.push({ type: 'remove', key: `${this.prefix}state` });
       this.effects.push({ type: 'persist', key: `${this.prefix}consent`, value: 'denied' });
@@ -261,14 +281,20 @@ export class Maidian {
         if (e.ratio < (this.config.exposureRatio || 0.5) || this.exposed.has(e.key)) continue;
         this.exposed.add(e.key);
         const props = { element_key: e.key, ratio: e.ratio };
-        for (const [k, v] of Object.entries(e.dataset || {})) if (k.startsWith('md') && k !== 'mdKey') props[k] = v;
+        for (const [k, v] of Object.entries(e.dataset || {}))
+          if (k.startsWith('md') && k !== 'mdKey') props[k] = v;
         this.record('track', '$exposure', props);
       }
     });
   }
   share(now, input) {
     return this.input('share', now, () =>
-      this.record('track', '$share', { method: input.method, from: input.from, path: input.path, share_depth: 1 }),
+      this.record('track', '$share', {
+        method: input.method,
+        from: input.from,
+        path: input.path,
+        share_depth: 1,
+      }),
     );
   }
   sharePath(path, method) {
@@ -320,7 +346,10 @@ export class Maidian {
     return undefined;
   }
   stats() {
-    return { queueLen: [...this.chunks.values()].reduce((n, c) => n + c.length, 0), pendingLen: this.pending.length };
+    return {
+      queueLen: [...this.chunks.values()].reduce((n, c) => n + c.length, 0),
+      pendingLen: this.pending.length,
+    };
   }
 }
 Maidian.instances = [];

@@ -10,6 +10,21 @@ const md = createMiniProgramSdk((options) =>
 );
 
 export default md;
-export const { init, track, identify, register, unregister, consent, flush, reset, ready, status, inspect, rescanExposure, lifecycle, platform } = md;
+export const {
+  init,
+  track,
+  identify,
+  register,
+  unregister,
+  consent,
+  flush,
+  reset,
+  ready,
+  status,
+  inspect,
+  rescanExposure,
+  lifecycle,
+  platform,
+} = md;
 /** Test access to the fake core's instances. */
 export const fake = Maidian;
