@@ -2,9 +2,12 @@
 //!
 //! | target        | output                        | glue                                  | wasm |
 //! |---------------|-------------------------------|---------------------------------------|------|
-//! | `web`         | `js-wrapper/dist/web/`        | ESM (`wasm-bindgen --target web`)     | modern, `wasm-opt -Oz` |
-//! | `node`        | `js-wrapper/dist/node/`       | CommonJS (`--target nodejs`)          | modern, `wasm-opt -Oz` |
-//! | `miniprogram` | `js-wrapper/miniprogram_dist/`| CommonJS ES2017 via esbuild + UTF-8 codec + path loader | MVP, lowered, validated, brotli |
+//! | `web`         | `js-wrapper/dist/web/`        | ESM (`wasm-bindgen --target web`) + wrapper `index.js` (ESM) | modern, `wasm-opt -Oz` |
+//! | `node`        | `js-wrapper/dist/node/`       | CommonJS (`--target nodejs`) + wrapper `index.js` (CJS) | modern, `wasm-opt -Oz` |
+//! | `miniprogram` | `js-wrapper/miniprogram_dist/`| one `index.js`: wrapper + path loader + glue, CommonJS ES2017 via esbuild + UTF-8 codec | MVP, lowered, validated, brotli |
+//!
+//! The wrapper (`js-wrapper/src/**/*.mjs`, see docs/WRAPPER.md) is staged next to the glue and
+//! bundled by esbuild; the web/node wrapper keeps `./maidian_sdk.js` as an external import.
 //!
 //! Why each mini-program step exists is recorded in `shared/notes/wasm-in-miniprograms.md` and
 //! summarised in `docs/BUILD.md`. Every check here fails the build loudly rather than shipping
