@@ -3,8 +3,30 @@
 //! Keep this module thin — no decisions here, only conversions — so the core can be replaced or
 //! grown without touching the JS contract, and so the core stays testable natively.
 //! The names exported here are the JS API of every target (web, Node, mini-program).
+//!
+//! ## The contract with the JS wrapper
+//! `new Maidian(config, now, entropy, stored)` starts the core; every other input method takes
+//! the host time `now` (ms since the epoch, a JS number) first and **returns the effects** it
+//! produced, as an array of plain objects (see [`crate::core::effects`] for their shapes). The
+//! wrapper executes them in order, synchronously for storage. Values cross as JSON-compatible
+//! objects; no 64-bit integer crosses: times are numbers, batch ids `u32`, request bodies
+//! `Uint8Array`.
+//!
+//! ## Why JSON text, not serde-wasm-bindgen
+//! Values are converted with the host's own `JSON.stringify` / `JSON.parse` and `serde_json`
+//! (which the core needs anyway for events) instead of serde-wasm-bindgen: the latter
+//! monomorphizes a second deserializer for every input and config type and imports much of
+//! js-sys, which measured about 45 KB of wasm before brotli. The JS contract is the same as
+//! serde-wasm-bindgen's `json_compatible()` output (plain objects and arrays), except that the
+//! request body really is a `Uint8Array`.
 
+use serde::Serialize;
+use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
+
+use crate::core::{
+    Config, Core, Effect, ExposureEntry, Init, LaunchOptions, PageView, ShareInput, Tap,
+};
 
 /// The SDK version (the Rust crate version, which is also the npm package version).
 #[wasm_bindgen]
@@ -23,4 +45,322 @@ pub fn echo(input: &str) -> String {
 pub fn utf8_len(input: &str) -> u32 {
     // Strings crossing the boundary are far below 4 GiB (wasm32 memory); saturate anyway.
     u32::try_from(crate::utf8_len(input)).unwrap_or(u32::MAX)
+}
+
+/// A JS value as JSON (`undefined` / `null` are `Value::Null`).
+fn from_js(v: JsValue) -> Result<Value, JsError> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(Value::Null);
+    }
+    let text: String = js_sys::JSON::stringify(&v)
+        .map_err(|_| JsError::new("value is not JSON-serializable"))?
+        .into();
+    serde_json::from_str(&text).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// A JS properties object (`undefined` / `null` are empty; anything else but an object is an
+/// error).
+fn props_from_js(v: JsValue) -> Result<Map<String, Value>, JsError> {
+    match from_js(v)? {
+        Value::Object(m) => Ok(m),
+        Value::Null => Ok(Map::new()),
+        _ => Err(JsError::new("properties must be an object")),
+    }
+}
+
+fn to_js<T: Serialize + ?Sized>(v: &T) -> JsValue {
+    serde_json::to_string(v)
+        .ok()
+        .and_then(|s| js_sys::JSON::parse(&s).ok())
+        .unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Counters as JS numbers.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsStats {
+    events_queued: f64,
+    events_delivered: f64,
+    requests: f64,
+    wire_bytes: f64,
+    storage_bytes_written: f64,
+    delivered_event_bytes: f64,
+    queue_len: f64,
+    queue_bytes: f64,
+    pending_len: f64,
+}
+
+/// One SDK instance (normally one per app).
+#[wasm_bindgen]
+pub struct Maidian {
+    core: Core,
+}
+
+#[wasm_bindgen]
+impl Maidian {
+    fn effects(&mut self) -> JsValue {
+        let effects: Vec<Effect> = self.core.poll_effects();
+        let out = to_js(&effects);
+        // Request bodies are not in the JSON (see `Effect::Send::body`): attach them as bytes.
+        for (i, e) in effects.iter().enumerate() {
+            if let Effect::Send { body, .. } = e {
+                let item = js_sys::Reflect::get_u32(&out, i as u32).unwrap_or(JsValue::UNDEFINED);
+                let bytes = js_sys::Uint8Array::from(body.as_slice());
+                let _ = js_sys::Reflect::set(&item, &JsValue::from_str("body"), &bytes);
+            }
+        }
+        out
+    }
+
+    /// Starts the core. `config`: the camelCase configuration object (`writeKey` and `endpoint`
+    /// required); `entropy`: at least 16 (better 32) bytes from the platform's cryptographic
+    /// random source; `stored`: `{key: value}` of every storage entry whose key starts with the
+    /// storage prefix (default `md_`). Call `takeEffects()` right after: reloaded events are
+    /// sent at once.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        config: JsValue,
+        now: f64,
+        entropy: &[u8],
+        stored: JsValue,
+    ) -> Result<Maidian, JsError> {
+        let config = Config::from_json(&from_js(config)?).map_err(|e| JsError::new(&e.0))?;
+        let stored = match from_js(stored)? {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        let stored = stored
+            .into_iter()
+            .filter_map(|(k, v)| match v {
+                Value::String(s) => Some((k, s)),
+                _ => None,
+            })
+            .collect();
+        let init = Init {
+            now,
+            entropy: entropy.to_vec(),
+            stored,
+        };
+        Core::new(config, init)
+            .map(|core| Maidian { core })
+            .map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// The effects produced so far (start-up ones, or any not yet taken).
+    #[wasm_bindgen(js_name = takeEffects)]
+    pub fn take_effects(&mut self) -> JsValue {
+        self.effects()
+    }
+
+    /// A code-tracked event.
+    pub fn track(&mut self, now: f64, name: &str, properties: JsValue) -> Result<JsValue, JsError> {
+        let p = props_from_js(properties)?;
+        self.core.track(now, name, p);
+        Ok(self.effects())
+    }
+
+    /// A code-tracked page view.
+    pub fn page(&mut self, now: f64, name: &str, properties: JsValue) -> Result<JsValue, JsError> {
+        let p = props_from_js(properties)?;
+        self.core.page(now, name, p);
+        Ok(self.effects())
+    }
+
+    /// `identify(now, userId | null, traits)`.
+    pub fn identify(
+        &mut self,
+        now: f64,
+        user_id: Option<String>,
+        traits: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let t = props_from_js(traits)?;
+        self.core.identify(now, user_id.as_deref(), t);
+        Ok(self.effects())
+    }
+
+    /// `alias(now, userId, previousId?)`.
+    pub fn alias(&mut self, now: f64, user_id: &str, previous_id: Option<String>) -> JsValue {
+        self.core.alias(now, user_id, previous_id.as_deref());
+        self.effects()
+    }
+
+    /// Logout: new anonymous id and session, user id and super properties cleared.
+    pub fn reset(&mut self, now: f64) -> JsValue {
+        self.core.reset(now);
+        self.effects()
+    }
+
+    /// Persisted super properties.
+    pub fn register(&mut self, properties: JsValue) -> Result<JsValue, JsError> {
+        let p = props_from_js(properties)?;
+        self.core.register(p);
+        Ok(self.effects())
+    }
+
+    /// Removes a persisted super property.
+    pub fn unregister(&mut self, key: &str) -> JsValue {
+        self.core.unregister(key);
+        self.effects()
+    }
+
+    /// Super properties for this run only.
+    #[wasm_bindgen(js_name = registerRun)]
+    pub fn register_run(&mut self, properties: JsValue) -> Result<JsValue, JsError> {
+        let p = props_from_js(properties)?;
+        self.core.register_run(p);
+        Ok(self.effects())
+    }
+
+    /// Consent granted.
+    pub fn grant(&mut self, now: f64) -> JsValue {
+        self.core.grant(now);
+        self.effects()
+    }
+
+    /// Consent denied: purges storage (see the `remove` effects) and stops tracking.
+    pub fn deny(&mut self, now: f64) -> JsValue {
+        self.core.deny(now);
+        self.effects()
+    }
+
+    /// `App.onLaunch(options)`: `{path, query, scene}`.
+    #[wasm_bindgen(js_name = appLaunch)]
+    pub fn app_launch(&mut self, now: f64, options: JsValue) -> Result<JsValue, JsError> {
+        let o = LaunchOptions::from_json(&from_js(options)?);
+        self.core.app_launch(now, &o);
+        Ok(self.effects())
+    }
+
+    /// `App.onShow(options)`.
+    #[wasm_bindgen(js_name = appShow)]
+    pub fn app_show(&mut self, now: f64, options: JsValue) -> Result<JsValue, JsError> {
+        let o = LaunchOptions::from_json(&from_js(options)?);
+        self.core.app_show(now, &o);
+        Ok(self.effects())
+    }
+
+    /// `App.onHide`.
+    #[wasm_bindgen(js_name = appHide)]
+    pub fn app_hide(&mut self, now: f64) -> JsValue {
+        self.core.app_hide(now);
+        self.effects()
+    }
+
+    /// `Page.onShow`: `{path, query, title}`.
+    #[wasm_bindgen(js_name = pageShow)]
+    pub fn page_show(&mut self, now: f64, view: JsValue) -> Result<JsValue, JsError> {
+        let v = PageView::from_json(&from_js(view)?);
+        self.core.page_show(now, &v);
+        Ok(self.effects())
+    }
+
+    /// `Page.onHide` / `Page.onUnload`.
+    #[wasm_bindgen(js_name = pageHide)]
+    pub fn page_hide(&mut self, now: f64) -> JsValue {
+        self.core.page_hide(now);
+        self.effects()
+    }
+
+    /// A tap / long-press handler ran: `{kind, elementId, handler, dataset}`.
+    pub fn tap(&mut self, now: f64, tap: JsValue) -> Result<JsValue, JsError> {
+        let t = Tap::from_json(&from_js(tap)?);
+        self.core.tap(now, &t);
+        Ok(self.effects())
+    }
+
+    /// Intersection entries: `[{key, ratio, dataset}]`.
+    pub fn exposure(&mut self, now: f64, entries: JsValue) -> Result<JsValue, JsError> {
+        let e = ExposureEntry::list_from_json(&from_js(entries)?);
+        self.core.exposure(now, e);
+        Ok(self.effects())
+    }
+
+    /// A share: `{method, from, path}`.
+    pub fn share(&mut self, now: f64, input: JsValue) -> Result<JsValue, JsError> {
+        let i = ShareInput::from_json(&from_js(input)?);
+        self.core.share(now, &i);
+        Ok(self.effects())
+    }
+
+    /// The path to return from `onShareAppMessage` (augmented only if `shareAugment`).
+    #[wasm_bindgen(js_name = sharePath)]
+    pub fn share_path(&self, path: &str, method: Option<String>) -> String {
+        self.core.share_path(path, method.as_deref())
+    }
+
+    /// The network type changed (`wifi`, `4g`, `none`, ...).
+    #[wasm_bindgen(js_name = setNetwork)]
+    pub fn set_network(&mut self, now: f64, kind: &str) -> JsValue {
+        self.core.set_network(now, kind);
+        self.effects()
+    }
+
+    /// Send what waits, as the backoff gate allows.
+    pub fn flush(&mut self, now: f64) -> JsValue {
+        self.core.flush(now);
+        self.effects()
+    }
+
+    /// The `wakeAt` timer fired.
+    pub fn tick(&mut self, now: f64) -> JsValue {
+        self.core.tick(now);
+        self.effects()
+    }
+
+    /// A `send` ended: HTTP status (0 = no response), `Retry-After` seconds if present.
+    pub fn sent(
+        &mut self,
+        now: f64,
+        batch_id: u32,
+        status: u16,
+        retry_after: Option<f64>,
+    ) -> JsValue {
+        self.core.sent(now, batch_id, status, retry_after);
+        self.effects()
+    }
+
+    /// More random bytes (optional).
+    #[wasm_bindgen(js_name = addEntropy)]
+    pub fn add_entropy(&mut self, bytes: &[u8]) {
+        self.core.add_entropy(bytes);
+    }
+
+    /// `pending`, `granted` or `denied`.
+    pub fn consent(&self) -> String {
+        self.core.consent().as_str().to_owned()
+    }
+
+    /// The anonymous id (undefined before consent).
+    #[wasm_bindgen(js_name = anonymousId)]
+    pub fn anonymous_id(&self) -> Option<String> {
+        self.core.anonymous_id().map(str::to_owned)
+    }
+
+    /// The user id.
+    #[wasm_bindgen(js_name = userId)]
+    pub fn user_id(&self) -> Option<String> {
+        self.core.user_id().map(str::to_owned)
+    }
+
+    /// The session id.
+    #[wasm_bindgen(js_name = sessionId)]
+    pub fn session_id(&self) -> Option<String> {
+        self.core.session_id().map(str::to_owned)
+    }
+
+    /// Counters (numbers).
+    pub fn stats(&self) -> JsValue {
+        let s = self.core.stats();
+        to_js(&JsStats {
+            events_queued: s.events_queued as f64,
+            events_delivered: s.events_delivered as f64,
+            requests: s.requests as f64,
+            wire_bytes: s.wire_bytes as f64,
+            storage_bytes_written: s.storage_bytes_written as f64,
+            delivered_event_bytes: s.delivered_event_bytes as f64,
+            queue_len: self.core.queue_len() as f64,
+            queue_bytes: self.core.queue_bytes() as f64,
+            pending_len: self.core.pending_len() as f64,
+        })
+    }
 }

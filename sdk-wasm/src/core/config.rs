@@ -8,11 +8,12 @@ use std::collections::BTreeMap;
 
 use maidian_protocol::Context;
 use maidian_protocol::limits::DEFAULT_MAX_EVENTS_PER_BATCH;
-use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::json;
 
 /// How often an element may produce `$exposure`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Frequency {
     /// Once per element per page view (default).
     #[default]
@@ -24,8 +25,7 @@ pub enum Frequency {
 }
 
 /// What to do with a property value before it is stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RedactAction {
     /// Remove the key.
     Drop,
@@ -37,7 +37,7 @@ pub enum RedactAction {
 
 /// One redaction rule: applies to every key of that name in `properties`, `traits` and super
 /// properties, at any depth.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedactRule {
     /// The property key (exact match).
     pub key: String,
@@ -46,8 +46,7 @@ pub struct RedactRule {
 }
 
 /// Which automatic events the core produces from the host's raw events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Autotrack {
     /// `$app_launch`, `$app_show`, `$app_hide`.
     pub app: bool,
@@ -76,9 +75,9 @@ impl Default for Autotrack {
     }
 }
 
-/// The SDK configuration.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+/// The SDK configuration. The JS object uses the camelCase form of each field name
+/// (`writeKey`, `flushAt`, ...); see [`Config::from_json`].
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// The project's write key (sent as `X-Write-Key`). Required.
     pub write_key: String,
@@ -235,6 +234,142 @@ impl Config {
         }
     }
 
+    /// Reads the camelCase JS configuration object; absent or `null` fields keep their
+    /// defaults, a field of the wrong type is an error naming it. Call [`Config::validate`]
+    /// (done by `Core::new`) for the value ranges.
+    pub fn from_json(v: &Value) -> Result<Self, ConfigError> {
+        let m = match v {
+            Value::Object(m) => m,
+            Value::Null => return Ok(Self::default()),
+            _ => return Err(ConfigError("config must be an object".into())),
+        };
+        let mut c = Self::default();
+        let bad = |k: &str| ConfigError(format!("config `{k}` has the wrong type"));
+        let text = |k: &str, out: &mut String| -> Result<(), ConfigError> {
+            match json::field(m, k) {
+                None => Ok(()),
+                Some(Value::String(s)) => {
+                    s.clone_into(out);
+                    Ok(())
+                }
+                Some(_) => Err(bad(k)),
+            }
+        };
+        text("writeKey", &mut c.write_key)?;
+        text("endpoint", &mut c.endpoint)?;
+        text("storagePrefix", &mut c.storage_prefix)?;
+        text("libraryName", &mut c.library_name)?;
+        text("datasetPrefix", &mut c.dataset_prefix)?;
+        text("hashSalt", &mut c.hash_salt)?;
+        if let Some(v) = json::field(m, "context") {
+            if !v.is_object() {
+                return Err(bad("context"));
+            }
+            c.context = json::context(v);
+        }
+        if let Some(v) = json::field(m, "timezoneOffsetMin") {
+            let n = v.as_i64().ok_or_else(|| bad("timezoneOffsetMin"))?;
+            c.timezone_offset_min = n.clamp(-24 * 60, 24 * 60) as i32;
+        }
+        for (k, out) in [
+            ("sessionTimeoutMs", &mut c.session_timeout_ms),
+            ("maxPendingEvents", &mut c.max_pending_events),
+            ("maxQueueEvents", &mut c.max_queue_events),
+            ("maxQueueBytes", &mut c.max_queue_bytes),
+            ("maxChunkBytes", &mut c.max_chunk_bytes),
+            ("flushAt", &mut c.flush_at),
+            ("flushIntervalMs", &mut c.flush_interval_ms),
+            ("maxBatchEvents", &mut c.max_batch_events),
+            ("maxBatchBytes", &mut c.max_batch_bytes),
+            ("retryBaseMs", &mut c.retry_base_ms),
+            ("retryMaxMs", &mut c.retry_max_ms),
+            ("maxRetryAfterMs", &mut c.max_retry_after_ms),
+            ("requestTimeoutMs", &mut c.request_timeout_ms),
+            ("exposureDwellMs", &mut c.exposure_dwell_ms),
+            ("maxExposureKeys", &mut c.max_exposure_keys),
+        ] {
+            if let Some(v) = json::field(m, k) {
+                *out = v
+                    .as_u64()
+                    .and_then(|x| u32::try_from(x).ok())
+                    .ok_or_else(|| bad(k))?;
+            }
+        }
+        if let Some(v) = json::field(m, "gzipLevel") {
+            c.gzip_level = v
+                .as_u64()
+                .and_then(|x| u8::try_from(x).ok())
+                .ok_or_else(|| bad("gzipLevel"))?;
+        }
+        for (k, out) in [
+            ("consentRequired", &mut c.consent_required),
+            ("gzip", &mut c.gzip),
+            ("shareAugment", &mut c.share_augment),
+            ("debug", &mut c.debug),
+        ] {
+            if let Some(v) = json::field(m, k) {
+                *out = v.as_bool().ok_or_else(|| bad(k))?;
+            }
+        }
+        if let Some(v) = json::field(m, "exposureRatio") {
+            c.exposure_ratio = v.as_f64().ok_or_else(|| bad("exposureRatio"))?;
+        }
+        if let Some(v) = json::field(m, "exposureFrequency") {
+            c.exposure_frequency = match v.as_str() {
+                Some("page_view") => Frequency::PageView,
+                Some("session") => Frequency::Session,
+                Some("always") => Frequency::Always,
+                _ => return Err(bad("exposureFrequency (page_view | session | always)")),
+            };
+        }
+        if let Some(v) = json::field(m, "autotrack") {
+            let a = v.as_object().ok_or_else(|| bad("autotrack"))?;
+            let flag = |k: &str, d: bool| json::boolean(a, k).unwrap_or(d);
+            let d = Autotrack::default();
+            c.autotrack = Autotrack {
+                app: flag("app", d.app),
+                page_view: flag("pageView", d.page_view),
+                page_leave: flag("pageLeave", d.page_leave),
+                click: flag("click", d.click),
+                exposure: flag("exposure", d.exposure),
+                share: flag("share", d.share),
+            };
+        }
+        if let Some(v) = json::field(m, "datasetAllow") {
+            let a = v.as_array().ok_or_else(|| bad("datasetAllow"))?;
+            c.dataset_allow = a
+                .iter()
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| bad("datasetAllow"))
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = json::field(m, "redact") {
+            let a = v.as_array().ok_or_else(|| bad("redact"))?;
+            for r in a {
+                let r: &Map<String, Value> = r.as_object().ok_or_else(|| bad("redact"))?;
+                let action = match json::string(r, "action").as_deref() {
+                    Some("drop") => RedactAction::Drop,
+                    Some("hash") => RedactAction::Hash,
+                    Some("mask") => RedactAction::Mask,
+                    _ => return Err(bad("redact[].action (drop | hash | mask)")),
+                };
+                let key = json::string(r, "key").ok_or_else(|| bad("redact[].key"))?;
+                c.redact.push(RedactRule { key, action });
+            }
+        }
+        if let Some(v) = json::field(m, "sampling") {
+            let o = v.as_object().ok_or_else(|| bad("sampling"))?;
+            for (k, r) in o {
+                let r = r.as_f64().ok_or_else(|| bad("sampling"))?;
+                c.sampling.insert(k.clone(), r);
+            }
+        }
+        Ok(c)
+    }
+
     /// Checks every field; the core calls this in `Core::new`.
     pub fn validate(&self) -> Result<(), ConfigError> {
         check(!self.write_key.is_empty(), "writeKey is required")?;
@@ -329,13 +464,26 @@ mod tests {
 
     #[test]
     fn deserializes_camel_case_with_defaults() {
-        let c: Config = serde_json::from_str(
+        let v: Value = serde_json::from_str(
             r#"{"writeKey":"k","endpoint":"https://t","flushAt":5,
                 "exposureFrequency":"session","redact":[{"key":"phone","action":"hash"}],
-                "sampling":{"$exposure":0.25},"autotrack":{"click":false},
+                "sampling":{"$exposure":0.25},"autotrack":{"click":false},"gzip":null,
                 "context":{"app":{"id":"wx123"},"os":{"name":"iOS","version":"17.1"}}}"#,
         )
         .unwrap();
+        let c = Config::from_json(&v).unwrap();
+        assert!(c.gzip);
+        for bad in [
+            r#"{"flushAt":"5"}"#,
+            r#"{"flushAt":-1}"#,
+            r#"{"gzip":1}"#,
+            r#"{"exposureFrequency":"often"}"#,
+            r#"{"redact":[{"key":"a","action":"zap"}]}"#,
+            r#"[]"#,
+        ] {
+            let v: Value = serde_json::from_str(bad).unwrap();
+            assert!(Config::from_json(&v).is_err(), "{bad}");
+        }
         assert_eq!(c.flush_at, 5);
         assert_eq!(c.flush_interval_ms, 10_000);
         assert_eq!(c.exposure_frequency, Frequency::Session);

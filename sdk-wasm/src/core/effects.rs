@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 /// Log severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -25,11 +25,6 @@ pub enum Level {
     Debug,
     /// Something the app developer should fix (an invalid event name, a bad call).
     Warn,
-}
-
-fn bytes<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    // serde-wasm-bindgen turns this into a Uint8Array (not an array of numbers).
-    s.serialize_bytes(b)
 }
 
 /// One effect.
@@ -55,8 +50,9 @@ pub enum Effect {
         batch_id: u32,
         /// The batch endpoint.
         url: String,
-        /// The request body (gzip unless disabled).
-        #[serde(serialize_with = "bytes")]
+        /// The request body (gzip unless disabled). Not part of the JSON form: the wasm
+        /// bindings attach it to the JS object as a `Uint8Array`.
+        #[serde(skip)]
         body: Vec<u8>,
         /// Request headers.
         headers: BTreeMap<String, String>,
@@ -92,7 +88,7 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_string(&e).unwrap(),
-            r#"{"type":"send","batchId":3,"url":"u","body":[1,2],"headers":{"A":"b"},"events":2}"#
+            r#"{"type":"send","batchId":3,"url":"u","headers":{"A":"b"},"events":2}"#
         );
         assert_eq!(
             serde_json::to_string(&Effect::WakeAt { at: 5.0 }).unwrap(),

@@ -27,6 +27,7 @@ pub mod effects;
 pub mod gzip;
 pub mod ids;
 pub mod inputs;
+pub mod json;
 pub mod queue;
 pub mod redact;
 pub mod scheduler;
@@ -254,7 +255,7 @@ impl Core {
                     self.consent = c;
                 }
             } else if k == state_key {
-                state = serde_json::from_str::<State>(&v).ok();
+                state = State::parse(&v);
                 if state.is_none() {
                     self.other_keys.push(k);
                 }

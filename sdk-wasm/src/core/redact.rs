@@ -14,7 +14,7 @@ use super::sha256::{hex, sha256};
 fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
-        other => other.to_string(),
+        other => serde_json::to_string(other).unwrap_or_default(),
     }
 }
 

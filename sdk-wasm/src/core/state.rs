@@ -11,14 +11,14 @@
 //! - `firstDay`: the device's first local calendar day, for `context.firstDay`.
 //! - Drop counters not yet reported in a `$sdk_diagnostic` event.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::ids::Ids;
+use super::json::{field, obj, object, string};
 
 /// Events the device dropped, by cause, since the last report.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Counters {
     /// Oldest events dropped because the queue was full.
     pub queue_overflow: u64,
@@ -56,8 +56,8 @@ impl Counters {
 }
 
 /// The session.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Session {
     /// Current session id.
     pub id: Option<String>,
@@ -79,8 +79,8 @@ impl Session {
 }
 
 /// The persisted state.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct State {
     /// Device-scoped id.
     pub anonymous_id: Option<String>,
@@ -94,6 +94,39 @@ pub struct State {
     pub session: Session,
     /// Unreported drops.
     pub dropped: Counters,
+}
+
+fn int(m: &Map<String, Value>, k: &str) -> Option<i64> {
+    field(m, k)?.as_i64()
+}
+
+impl State {
+    /// Reads the persisted JSON text; `None` when it is not a JSON object. Unknown fields are
+    /// ignored and missing ones take their defaults (forward and backward compatible).
+    pub fn parse(text: &str) -> Option<Self> {
+        let v: Value = serde_json::from_str(text).ok()?;
+        let m = v.as_object()?;
+        let s = obj(field(m, "session").unwrap_or(&Value::Null));
+        let d = obj(field(m, "dropped").unwrap_or(&Value::Null));
+        let n = |k: &str| field(d, k).and_then(Value::as_u64).unwrap_or(0);
+        Some(Self {
+            anonymous_id: string(m, "anonymousId"),
+            user_id: string(m, "userId"),
+            super_props: object(m, "superProps"),
+            first_day: int(m, "firstDay"),
+            session: Session {
+                id: string(s, "id"),
+                last: int(s, "last").unwrap_or(0),
+            },
+            dropped: Counters {
+                queue_overflow: n("queue_overflow"),
+                pending_overflow: n("pending_overflow"),
+                sampled_out: n("sampled_out"),
+                invalid: n("invalid"),
+                rejected: n("rejected"),
+            },
+        })
+    }
 }
 
 /// The local calendar day of `ms` for a UTC offset in minutes.
@@ -124,10 +157,17 @@ mod tests {
             first_day: Some(20_000),
             ..State::default()
         };
+        let mut s = s;
+        s.session = Session {
+            id: Some("s".into()),
+            last: 42,
+        };
+        s.dropped.rejected = 3;
+        s.super_props.insert("k".into(), 1.into());
         let json = serde_json::to_string(&s).unwrap();
-        let back: State = serde_json::from_str(&json).unwrap();
-        assert_eq!(back, s);
-        let fut: State = serde_json::from_str(r#"{"anonymousId":"b","newField":1}"#).unwrap();
+        assert_eq!(State::parse(&json), Some(s));
+        assert_eq!(State::parse("[]"), None);
+        let fut = State::parse(r#"{"anonymousId":"b","newField":1}"#).unwrap();
         assert_eq!(fut.anonymous_id.as_deref(), Some("b"));
         assert!(Counters::default().is_zero());
     }
