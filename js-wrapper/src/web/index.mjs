@@ -36,14 +36,18 @@ const { api, input } = createClient(host);
 const init = (options) => {
   api.init(options);
   if (api.status() !== 'loading' || typeof document === 'undefined') return;
-  const opts = { path: location.pathname, query: {} };
-  input.appLaunch(opts);
-  input.appShow(opts);
-  input.pageShow({ path: location.pathname, query: {}, title: document.title });
-  document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'hidden') input.appHide();
-    else input.appShow(opts);
-  });
+  try {
+    const opts = { path: location.pathname, query: {} };
+    input.appLaunch(opts);
+    input.appShow(opts);
+    input.pageShow({ path: location.pathname, query: {}, title: document.title });
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'hidden') input.appHide();
+      else input.appShow(opts);
+    });
+  } catch (err) {
+    input.internal('web init', err);
+  }
 };
 api.init = init;
 
