@@ -9,7 +9,7 @@
 //!   (`0b6f7b7e-2f4c-4d6e-9f60-0c1b2a3d4e5f`) or 32 lower-case hex digits: the 128-bit value
 //!   (16 bytes) plus one tag byte holding the form (so the two spellings of one value stay
 //!   distinct ids) and a coarse time bucket. They live in [`IdTable`], an open-addressing
-//!   table with linear probing, a load factor between 0.68 and 0.85 and no per-entry pointer:
+//!   table with Robin Hood linear probing, a load factor between 0.68 and 0.85 and no per-entry pointer:
 //!   **17 bytes per slot, 20–25 bytes per remembered id** (measured: docs/COLLECTOR.md).
 //! - **Text** — every other id (other senders, upper-case UUIDs), stored as the exact string in
 //!   a `HashMap<Box<str>, bucket>`; counted separately (about 48 bytes + the id length each).
@@ -152,7 +152,8 @@ const GROW_NUM: usize = 5;
 
 /// Open-addressing hash set of 128-bit ids with a one-byte tag per slot (form + time bucket).
 /// Capacity is any size (not a power of two), the slot is found by multiply-shift of a keyed
-/// hash, probing is linear and deletion is backward-shift.
+/// hash, probing is linear in Robin Hood order (so a miss stops early even at 85% load) and
+/// deletion is backward-shift.
 #[derive(Debug, Clone)]
 pub struct IdTable {
     keys: Vec<[u64; 2]>,
@@ -207,21 +208,38 @@ impl IdTable {
         if i + 1 == self.tags.len() { 0 } else { i + 1 }
     }
 
+    /// Distance of slot `i` from home slot `h`, cyclically.
+    fn dist(&self, i: usize, h: usize) -> usize {
+        if i >= h {
+            i - h
+        } else {
+            i + self.tags.len() - h
+        }
+    }
+
     fn find(&self, k: [u64; 2], form: Form) -> Option<usize> {
         if self.tags.is_empty() {
             return None;
         }
         let want = form_bits(form);
         let mut i = self.home(k);
+        let mut d = 0;
         loop {
             let t = self.tags[i];
             if t == 0 {
                 return None;
             }
-            if t & FORM_BIT == want && self.keys[i] == k {
+            let resident = self.keys[i];
+            if resident == k && t & FORM_BIT == want {
                 return Some(i);
             }
+            // Robin Hood order: a resident closer to its home than we are to ours means the
+            // id would have been placed here already — it is absent.
+            if self.dist(i, self.home(resident)) < d {
+                return None;
+            }
             i = self.next(i);
+            d += 1;
         }
     }
 
@@ -248,13 +266,30 @@ impl IdTable {
         if (self.len + 1) * 100 > self.tags.len() * MAX_LOAD_NUM {
             self.grow();
         }
-        let mut i = self.home(k);
-        while self.tags[i] != 0 {
-            i = self.next(i);
-        }
-        self.keys[i] = k;
-        self.tags[i] = tag;
+        self.place(k, tag);
         self.len += 1;
+    }
+
+    /// Robin Hood insertion of a key known to be absent: walking from its home, it takes
+    /// the slot of the first resident closer to that resident's home, which moves on.
+    fn place(&mut self, mut k: [u64; 2], mut tag: u8) {
+        let mut i = self.home(k);
+        let mut d = 0;
+        loop {
+            if self.tags[i] == 0 {
+                self.keys[i] = k;
+                self.tags[i] = tag;
+                return;
+            }
+            let rd = self.dist(i, self.home(self.keys[i]));
+            if rd < d {
+                std::mem::swap(&mut self.keys[i], &mut k);
+                std::mem::swap(&mut self.tags[i], &mut tag);
+                d = rd;
+            }
+            i = self.next(i);
+            d += 1;
+        }
     }
 
     fn grow(&mut self) {
@@ -265,36 +300,22 @@ impl IdTable {
         self.tags = vec![0; cap];
         for (k, t) in old_keys.into_iter().zip(old_tags) {
             if t != 0 {
-                let mut i = self.home(k);
-                while self.tags[i] != 0 {
-                    i = self.next(i);
-                }
-                self.keys[i] = k;
-                self.tags[i] = t;
+                self.place(k, t);
             }
         }
     }
 
-    /// Removes the entry at `hole` by shifting later members of its cluster back.
+    /// Removes the entry at `hole` by shifting the following displaced entries back one
+    /// slot each (backward-shift deletion keeps the Robin Hood order; no tombstones).
     fn delete_at(&mut self, mut hole: usize) {
-        let mut j = hole;
         loop {
-            j = self.next(j);
-            if self.tags[j] == 0 {
+            let j = self.next(hole);
+            if self.tags[j] == 0 || self.dist(j, self.home(self.keys[j])) == 0 {
                 break;
             }
-            let home = self.home(self.keys[j]);
-            // The entry at j may fill the hole unless its home lies cyclically in (hole, j].
-            let stays = if hole <= j {
-                hole < home && home <= j
-            } else {
-                home > hole || home <= j
-            };
-            if !stays {
-                self.keys[hole] = self.keys[j];
-                self.tags[hole] = self.tags[j];
-                hole = j;
-            }
+            self.keys[hole] = self.keys[j];
+            self.tags[hole] = self.tags[j];
+            hole = j;
         }
         self.tags[hole] = 0;
         self.len -= 1;
@@ -323,6 +344,36 @@ fn form_bits(form: Form) -> u8 {
     match form {
         Form::Hyphenated => 0,
         Form::Hex => FORM_BIT,
+    }
+}
+
+/// A fast keyed hasher for the small in-flight map of compact ids (SipHash would cost more
+/// than the rest of the dedup check; the map only holds ids of requests in progress).
+#[derive(Debug, Clone, Copy)]
+struct FoldState(u64);
+
+impl BuildHasher for FoldState {
+    type Hasher = Fold;
+    fn build_hasher(&self) -> Fold {
+        Fold(self.0)
+    }
+}
+
+struct Fold(u64);
+
+impl Hasher for Fold {
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..c.len()].copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = folded_mul(self.0 ^ v, 0x9E37_79B9_7F4A_7C15);
+    }
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -357,7 +408,7 @@ pub struct DedupStats {
 pub struct DedupSet {
     table: IdTable,
     text: HashMap<Box<str>, i64>,
-    flight_compact: HashMap<([u64; 2], Form), u64>,
+    flight_compact: HashMap<([u64; 2], Form), u64, FoldState>,
     flight_text: HashMap<Box<str>, u64>,
     bucket_ms: i64,
     /// Latest bucket seen (monotonic).
@@ -385,7 +436,7 @@ impl DedupSet {
         Self {
             table: IdTable::new(seed),
             text: HashMap::new(),
-            flight_compact: HashMap::new(),
+            flight_compact: HashMap::with_hasher(FoldState(seed[0] ^ seed[1].rotate_left(29))),
             flight_text: HashMap::new(),
             // ceil, so 32 buckets always cover the whole window.
             bucket_ms: (window_ms + BUCKETS_PER_WINDOW - 1) / BUCKETS_PER_WINDOW,
@@ -691,12 +742,53 @@ mod tests {
         assert_eq!(d.age_of(classify(&uuid(1))), Some(0));
     }
 
+    #[test]
+    fn matches_a_model_under_random_inserts_and_sweeps() {
+        // Small key space so ids repeat; small table so clusters wrap around the end.
+        let mut rng = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let mut d = DedupSet::with_seed(W, [5, 6]);
+        let mut model: HashMap<u64, i64> = HashMap::new(); // id -> bucket
+        let bucket_ms = W / BUCKETS_PER_WINDOW;
+        let mut now = 0i64;
+        d.advance(now);
+        for step in 0..60_000 {
+            if step % 500 == 0 {
+                now += (next() % 3000) as i64;
+                d.advance(now);
+                let cur = now / bucket_ms;
+                model.retain(|_, b| cur - *b <= KEEP_BUCKETS);
+            }
+            let n = next() % 4000;
+            let id = format_compact([n.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 3, n], Form::Hex);
+            let key = classify(&id);
+            let expect = if model.contains_key(&n) {
+                Status::Stored
+            } else {
+                Status::New
+            };
+            assert_eq!(d.status(key, 0), expect, "step {step} id {n}");
+            if next() % 2 == 0 {
+                d.remember(key, now);
+                let b = now / bucket_ms;
+                let e = model.entry(n).or_insert(b);
+                *e = (*e).max(b);
+            }
+        }
+        assert_eq!(d.stats().compact_ids, model.len());
+    }
+
     impl DedupSet {
         fn clone_for_test(&self) -> Self {
             Self {
                 table: self.table.clone(),
                 text: self.text.clone(),
-                flight_compact: HashMap::new(),
+                flight_compact: HashMap::with_hasher(FoldState(1)),
                 flight_text: HashMap::new(),
                 bucket_ms: self.bucket_ms,
                 current: self.current,
