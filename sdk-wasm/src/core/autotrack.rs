@@ -12,14 +12,15 @@
 //!   per session or per visibility (config), keyed by a stable element key. A dip below the ratio
 //!   resets the dwell. Elements tracked at once are capped (long lists).
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use serde_json::{Map, Value};
 
 use super::config::Frequency;
 
 /// Longest dataset string value copied (longer values are dropped, not cut).
 pub const MAX_DATASET_STRING: usize = 256;
+
+/// Most element keys remembered per session for session frequency (oldest forgotten).
+pub const MAX_SESSION_KEYS: usize = 2000;
 
 /// The scalar dataset entries whose key is in `allow` or starts with `prefix`.
 pub fn filter_dataset(
@@ -95,8 +96,11 @@ pub struct ExposureRule {
 /// Exposure state of the current page view (and the session, for session frequency).
 #[derive(Debug, Default)]
 pub struct Exposures {
-    items: BTreeMap<String, Item>,
-    session_seen: BTreeSet<String>,
+    /// Per element key (a small linear map: a page tracks at most `max_keys` elements, and a
+    /// `BTreeMap` of it would cost several KB of wasm).
+    items: Vec<(String, Item)>,
+    /// `page|key` of elements reported this session (session frequency), bounded.
+    session_seen: Vec<String>,
 }
 
 impl Exposures {
@@ -115,15 +119,23 @@ impl Exposures {
         if key.is_empty() || !ratio.is_finite() {
             return None;
         }
-        if !self.items.contains_key(key) && self.items.len() >= rule.max_keys {
-            return None;
-        }
-        let item = self.items.entry(key.to_owned()).or_insert_with(|| Item {
-            visible_since: None,
-            ratio: 0.0,
-            fired: false,
-            dataset: Map::new(),
-        });
+        let i = match self.items.iter().position(|(k, _)| k == key) {
+            Some(i) => i,
+            None if self.items.len() >= rule.max_keys => return None,
+            None => {
+                self.items.push((
+                    key.to_owned(),
+                    Item {
+                        visible_since: None,
+                        ratio: 0.0,
+                        fired: false,
+                        dataset: Map::new(),
+                    },
+                ));
+                self.items.len() - 1
+            }
+        };
+        let item = &mut self.items[i].1;
         if !dataset.is_empty() {
             item.dataset = dataset;
         }
@@ -139,13 +151,20 @@ impl Exposures {
         }
         // Not visible: a completed dwell is reported before the reset.
         let fired = page.and_then(|p| self.fire_if_due(now, p, key, rule));
-        if let Some(item) = self.items.get_mut(key) {
+        if let Some(item) = self.get_mut(key) {
             item.visible_since = None;
             if rule.frequency == Frequency::Always {
                 item.fired = false;
             }
         }
         fired
+    }
+
+    fn get_mut(&mut self, key: &str) -> Option<&mut Item> {
+        self.items
+            .iter_mut()
+            .find(|(k, _)| k == key)
+            .map(|(_, i)| i)
     }
 
     fn fire_if_due(
@@ -155,24 +174,30 @@ impl Exposures {
         key: &str,
         rule: &ExposureRule,
     ) -> Option<Fired> {
-        let item = self.items.get_mut(key)?;
+        let item = self.get_mut(key)?;
         let since = item.visible_since?;
         if item.fired || now - since < rule.dwell_ms {
             return None;
         }
         item.fired = true;
-        if rule.frequency == Frequency::Session
-            && !self.session_seen.insert(format!("{page}|{key}"))
-        {
-            return None;
-        }
-        Some(Fired {
+        let fired = Fired {
             key: key.to_owned(),
             visible_since: since,
             dwell_ms: now - since,
             ratio: item.ratio,
             dataset: item.dataset.clone(),
-        })
+        };
+        if rule.frequency == Frequency::Session {
+            let k = format!("{page}|{key}");
+            if self.session_seen.contains(&k) {
+                return None;
+            }
+            if self.session_seen.len() >= MAX_SESSION_KEYS {
+                self.session_seen.remove(0);
+            }
+            self.session_seen.push(k);
+        }
+        Some(fired)
     }
 
     /// Every exposure whose dwell is complete at `now`.
@@ -191,7 +216,8 @@ impl Exposures {
     /// When the next dwell completes.
     pub fn next_wake(&self, rule: &ExposureRule) -> Option<i64> {
         self.items
-            .values()
+            .iter()
+            .map(|(_, i)| i)
             .filter(|i| !i.fired)
             .filter_map(|i| i.visible_since)
             .min()
@@ -201,7 +227,7 @@ impl Exposures {
     /// The page (or app) was hidden at `now`: completed dwells are reported, the rest reset.
     pub fn hidden(&mut self, now: i64, page: &str, rule: &ExposureRule) -> Vec<Fired> {
         let fired = self.due(now, page, rule);
-        for i in self.items.values_mut() {
+        for (_, i) in &mut self.items {
             i.visible_since = None;
             if rule.frequency == Frequency::Always {
                 i.fired = false;

@@ -4,8 +4,6 @@
 //! Only `writeKey` and `endpoint` are required. Everything else has a default chosen from the
 //! measurements in shared/notes/what-mini-program-sdks-do-today.md (see each field).
 
-use std::collections::BTreeMap;
-
 use maidian_protocol::Context;
 use maidian_protocol::limits::DEFAULT_MAX_EVENTS_PER_BATCH;
 use serde_json::{Map, Value};
@@ -160,7 +158,7 @@ pub struct Config {
     /// Salt for [`RedactAction::Hash`].
     pub hash_salt: String,
     /// Keep rate per event name in [0, 1] (`"$exposure": 0.1`); `"*"` for every other name.
-    pub sampling: BTreeMap<String, f64>,
+    pub sampling: Vec<(String, f64)>,
     /// Validate every event with the protocol crate and log reason codes.
     pub debug: bool,
 }
@@ -200,7 +198,7 @@ impl Default for Config {
             share_augment: false,
             redact: Vec::new(),
             hash_salt: String::new(),
-            sampling: BTreeMap::new(),
+            sampling: Vec::new(),
             debug: false,
         }
     }
@@ -364,7 +362,7 @@ impl Config {
             let o = v.as_object().ok_or_else(|| bad("sampling"))?;
             for (k, r) in o {
                 let r = r.as_f64().ok_or_else(|| bad("sampling"))?;
-                c.sampling.insert(k.clone(), r);
+                c.sampling.push((k.clone(), r));
             }
         }
         Ok(c)
@@ -419,7 +417,7 @@ impl Config {
             "exposureRatio must be in (0, 1]",
         )?;
         check(
-            self.sampling.values().all(|r| (0.0..=1.0).contains(r)),
+            self.sampling.iter().all(|(_, r)| (0.0..=1.0).contains(r)),
             "sampling rates must be in [0, 1]",
         )?;
         check(
@@ -431,11 +429,8 @@ impl Config {
 
     /// The keep rate for events named `name`.
     pub fn sample_rate(&self, name: &str) -> f64 {
-        self.sampling
-            .get(name)
-            .or_else(|| self.sampling.get("*"))
-            .copied()
-            .unwrap_or(1.0)
+        let rate = |n: &str| self.sampling.iter().find(|(k, _)| k == n).map(|(_, r)| *r);
+        rate(name).or_else(|| rate("*")).unwrap_or(1.0)
     }
 }
 

@@ -13,9 +13,8 @@
 //!   replaces any earlier wake-up.
 //! - `{"type":"log","level":"warn","message":"…"}`
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 /// Log severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -55,7 +54,7 @@ pub enum Effect {
         #[serde(skip)]
         body: Vec<u8>,
         /// Request headers.
-        headers: BTreeMap<String, String>,
+        headers: Map<String, Value>,
         /// Events in the batch (for the host's own metrics).
         events: u32,
     },
@@ -83,7 +82,7 @@ mod tests {
             batch_id: 3,
             url: "u".into(),
             body: vec![1, 2],
-            headers: BTreeMap::from([("A".into(), "b".into())]),
+            headers: serde_json::json!({"A": "b"}).as_object().cloned().unwrap(),
             events: 2,
         };
         assert_eq!(

@@ -38,8 +38,6 @@ pub mod state;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
-
 use maidian_protocol::message::{Library, MiniProgram, Network, Page, reserved};
 use maidian_protocol::time::format_rfc3339_millis;
 use maidian_protocol::validate::{check_event_name, is_valid_identity};
@@ -142,7 +140,7 @@ pub struct Core {
     wake: Option<i64>,
     other_keys: Vec<String>,
     url: String,
-    headers: BTreeMap<String, String>,
+    headers: Map<String, Value>,
     stats: Stats,
 }
 
@@ -190,12 +188,12 @@ impl Core {
             frequency: config.exposure_frequency,
             max_keys: config.max_exposure_keys as usize,
         };
-        let mut headers = BTreeMap::new();
-        headers.insert("Content-Type".to_owned(), "application/json".to_owned());
+        let mut headers = Map::new();
+        headers.insert("Content-Type".into(), "application/json".into());
         if config.gzip {
-            headers.insert("Content-Encoding".to_owned(), "gzip".to_owned());
+            headers.insert("Content-Encoding".into(), "gzip".into());
         }
-        headers.insert("X-Write-Key".to_owned(), config.write_key.clone());
+        headers.insert("X-Write-Key".into(), config.write_key.clone().into());
         let url = format!("{}/v1/batch", config.endpoint.trim_end_matches('/'));
         let mut core = Self {
             limits: Limits::default(),
@@ -635,7 +633,7 @@ impl Core {
         };
         if let Some(why) = bad {
             self.state.dropped.invalid += 1;
-            self.log(Level::Warn, format!("track({name:?}) refused: {why}"));
+            self.log(Level::Warn, format!("track(\"{name}\") refused: {why}"));
         } else {
             self.record(self.ts, MessageType::Track, name, props);
         }

@@ -90,7 +90,7 @@ impl Queue {
     /// Reloads stored chunks (any order). Returns the keys to remove: chunks holding no event.
     pub fn load(&mut self, entries: Vec<(u64, String)>) -> Vec<String> {
         let mut entries = entries;
-        entries.sort_by_key(|(s, _)| *s);
+        entries.sort_unstable_by_key(|(s, _)| *s);
         let mut remove = Vec::new();
         for (seq, text) in entries {
             self.next_seq = self.next_seq.max(seq + 1);

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde_json::Value;
 
-use super::{Config, Core, Effect, Init, Level};
+use super::{Config, Core, Effect, Init, LaunchOptions, Level, PageView};
 
 /// How the fake network answers requests while time advances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -299,4 +299,57 @@ impl Sim {
             .map(|e| e["messageId"].as_str().unwrap_or_default().to_owned())
             .collect()
     }
+}
+
+/// Launch, 10 page views, 100 track calls 300 ms apart, hide (the scripted session).
+pub fn scripted_session(config: Config) -> Sim {
+    let mut sim = Sim::new(config);
+    sim.call(|c, now| {
+        c.app_launch(
+            now,
+            &LaunchOptions {
+                path: Some("pages/index/index".into()),
+                scene: Some(1047),
+                ..LaunchOptions::default()
+            },
+        );
+        c.app_show(now, &LaunchOptions::default());
+    });
+    for p in 0..10 {
+        if p > 0 {
+            sim.call(|c, now| c.page_hide(now));
+        }
+        let view = PageView {
+            path: format!("pages/p{p}/p{p}"),
+            query: query(&[("id", p.to_string())]),
+            title: None,
+        };
+        sim.call(|c, now| c.page_show(now, &view));
+        for i in 0..10 {
+            sim.advance(300.0);
+            sim.call(|c, now| {
+                c.track(now, "view_item", props_of(&format!("sku-{}", p * 10 + i)));
+            });
+        }
+    }
+    sim.call(|c, now| {
+        c.page_hide(now);
+        c.app_hide(now);
+    });
+    sim.advance(60_000.0);
+    sim
+}
+
+fn query(pairs: &[(&str, String)]) -> serde_json::Map<String, Value> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), Value::String(v.clone())))
+        .collect()
+}
+
+fn props_of(item: &str) -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("item_id".into(), item.into());
+    m.insert("price".into(), 19.9.into());
+    m
 }

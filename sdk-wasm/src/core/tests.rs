@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value, json};
 
 use super::config::{Frequency, RedactAction, RedactRule};
-use super::sim::{Net, Sim, T0};
+use super::sim::{Net, Sim, T0, scripted_session};
 use super::*;
 
 fn cfg() -> Config {
@@ -379,49 +379,6 @@ fn write_amplification_in_a_scripted_session() {
     assert_eq!(sim.core.queue_len(), 0);
     let per_event = sim.core.stats().wire_bytes as f64 / sim.collector.events.len() as f64;
     assert!(per_event <= 90.0, "{per_event} wire bytes per event");
-}
-
-/// Launch, 10 page views, 100 track calls 300 ms apart, hide (the scripted session).
-pub fn scripted_session(config: Config) -> Sim {
-    let mut sim = Sim::new(config);
-    sim.call(|c, now| {
-        c.app_launch(
-            now,
-            &LaunchOptions {
-                path: Some("pages/index/index".into()),
-                scene: Some(1047),
-                ..LaunchOptions::default()
-            },
-        );
-        c.app_show(now, &LaunchOptions::default());
-    });
-    for p in 0..10 {
-        if p > 0 {
-            sim.call(|c, now| c.page_hide(now));
-        }
-        let view = PageView {
-            path: format!("pages/p{p}/p{p}"),
-            query: props(json!({"id": p.to_string()})),
-            title: None,
-        };
-        sim.call(|c, now| c.page_show(now, &view));
-        for i in 0..10 {
-            sim.advance(300.0);
-            sim.call(|c, now| {
-                c.track(
-                    now,
-                    "view_item",
-                    props(json!({"item_id": format!("sku-{}", p * 10 + i), "price": 19.9})),
-                );
-            });
-        }
-    }
-    sim.call(|c, now| {
-        c.page_hide(now);
-        c.app_hide(now);
-    });
-    sim.advance(60_000.0);
-    sim
 }
 
 // ------------------------------------------------------------------ consent
@@ -845,9 +802,7 @@ fn redaction_happens_before_storage() {
 
 #[test]
 fn sampling_per_event_name() {
-    let mut sampling = std::collections::BTreeMap::new();
-    sampling.insert("$exposure".to_owned(), 0.0);
-    sampling.insert("noisy".to_owned(), 0.25);
+    let sampling = vec![("$exposure".to_owned(), 0.0), ("noisy".to_owned(), 0.25)];
     let mut sim = Sim::new(Config { sampling, ..cfg() });
     sim.net = Net::Manual; // no delivery, so the drop counters are not reported yet
     for _ in 0..2000 {
