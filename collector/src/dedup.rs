@@ -243,6 +243,19 @@ impl IdTable {
         }
     }
 
+    /// Touches the home slots of `keys` so their cache misses overlap (the lookups that
+    /// follow then mostly hit the cache); returns a value only to keep the loads alive.
+    pub fn warm(&self, keys: impl Iterator<Item = [u64; 2]>) -> u64 {
+        if self.tags.is_empty() {
+            return 0;
+        }
+        keys.fold(0u64, |acc, k| {
+            let h = self.home(k);
+            acc.wrapping_add(u64::from(self.tags[h]))
+                .wrapping_add(self.keys[h][0])
+        })
+    }
+
     /// Whether the id is remembered.
     pub fn contains(&self, k: [u64; 2], form: Form) -> bool {
         self.find(k, form).is_some()
@@ -482,6 +495,14 @@ impl DedupSet {
         }
         let oldest = b - KEEP_BUCKETS;
         self.text.retain(|_, bucket| *bucket >= oldest);
+    }
+
+    /// Prefetches the table slots of a request's compact ids (see [`IdTable::warm`]).
+    pub fn warm<'k>(&self, keys: impl Iterator<Item = IdKey<'k>>) -> u64 {
+        self.table.warm(keys.filter_map(|k| match k {
+            IdKey::Compact(v, _) => Some(v),
+            IdKey::Text(_) => None,
+        }))
     }
 
     /// Where `key` stands for the request holding `ticket`.

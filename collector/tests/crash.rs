@@ -4,6 +4,9 @@
 //! the files exactly once, no torn line remains, and no `.open` file is left after a clean
 //! stop.
 
+// Test helpers outside #[test] fns: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::HashMap;

@@ -3,6 +3,9 @@
 //! restart and between concurrent requests), rotation by each trigger, gzip + manifests,
 //! recovery of a torn `.open` file, injected disk failures, a full queue, graceful shutdown.
 
+// Test helpers outside #[test] fns: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::HashMap;

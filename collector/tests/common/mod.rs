@@ -2,6 +2,8 @@
 //! blocking HTTP/1.1 client, payload builders and readers for the files the collector wrote.
 //! Every wait polls a condition against a deadline; nothing sleeps and hopes.
 #![allow(dead_code)]
+// Test support: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
