@@ -177,6 +177,7 @@ pub fn start(
         files: HashMap::new(),
         idlogs: HashMap::new(),
         seal_tx: Some(seal_tx),
+        retiring: Vec::new(),
         seq: 0,
         last_interval_sync: Instant::now(),
         last_expire: 0,
@@ -197,6 +198,8 @@ pub fn start(
 type FileKey = (Arc<str>, Stream);
 
 struct OpenFile {
+    /// Unique per process; identifies the file within a group even after rotation.
+    serial: u64,
     dir: PathBuf,
     stem: String,
     file: File,
@@ -235,6 +238,8 @@ struct Writer {
     files: HashMap<FileKey, OpenFile>,
     idlogs: HashMap<Arc<str>, IdLog>,
     seal_tx: Option<mpsc::Sender<SealJob>>,
+    /// Files rotated in the middle of a group: sealed once the group's ids are logged.
+    retiring: Vec<(FileKey, OpenFile, Trigger)>,
     seq: u64,
     last_interval_sync: Instant,
     last_expire: i64,
@@ -314,8 +319,8 @@ impl Writer {
         }
         let fail = matches!(fault, Some(Fault::Fail));
         let mut ok = vec![true; group.len()];
-        let mut touched: Vec<Vec<FileKey>> = vec![Vec::new(); group.len()];
-        let mut snapshots: HashMap<FileKey, Snapshot> = HashMap::new();
+        let mut touched: Vec<Vec<u64>> = vec![Vec::new(); group.len()];
+        let mut snapshots: HashMap<u64, Snapshot> = HashMap::new();
         for (i, a) in group.iter().enumerate() {
             for (stream, bytes, lines) in [
                 (Stream::Events, &a.events, a.event_count),
@@ -327,7 +332,7 @@ impl Writer {
                 let key: FileKey = (a.project.clone(), stream);
                 match self.write_part(&key, a.received_at, now, bytes, lines, fail, &mut snapshots)
                 {
-                    Ok(()) => touched[i].push(key),
+                    Ok(serial) => touched[i].push(serial),
                     Err(e) => {
                         self.metrics.write_errors.fetch_add(1, Relaxed);
                         warn!(project = %a.project, stream = stream.as_str(), "write failed: {e}");
@@ -336,22 +341,31 @@ impl Writer {
                 }
             }
         }
-        // One sync per touched file covers every request of the group.
-        let mut failed_files: Vec<FileKey> = Vec::new();
-        if self.cfg.durability == Durability::Batch {
-            for key in snapshots.keys() {
-                if let Err(e) = self.sync_file(key) {
+        // One sync per touched file covers every request of the group. Files rotated during
+        // the group are synced here too (sealing syncs anyway).
+        let mut failed: Vec<u64> = Vec::new();
+        if self.cfg.durability == Durability::Batch || !self.retiring.is_empty() {
+            let batch = self.cfg.durability == Durability::Batch;
+            let serials: Vec<u64> = snapshots.keys().copied().collect();
+            for serial in serials {
+                let retiring = self.retiring.iter().any(|(_, f, _)| f.serial == serial);
+                if !batch && !retiring {
+                    continue;
+                }
+                if let Err(e) = self.sync_serial(serial) {
                     self.metrics.write_errors.fetch_add(1, Relaxed);
-                    warn!(project = %key.0, "fdatasync failed: {e}");
-                    failed_files.push(key.clone());
+                    warn!("fdatasync failed: {e}");
+                    failed.push(serial);
                 }
             }
         }
-        for key in &failed_files {
-            self.undo_group(key, &snapshots);
+        for serial in &failed {
+            if let Some(s) = snapshots.get(serial) {
+                self.undo_group(*serial, s);
+            }
         }
-        for (i, keys) in touched.iter().enumerate() {
-            if keys.iter().any(|k| failed_files.contains(k)) {
+        for (i, serials) in touched.iter().enumerate() {
+            if serials.iter().any(|s| failed.contains(s)) {
                 ok[i] = false;
             }
         }
@@ -366,11 +380,21 @@ impl Writer {
                     .or_insert_with(|| IdLog::new(dir));
                 if let Err(e) = log.append(a.received_at, &a.ids) {
                     warn!(project = %a.project, "id log append failed: {e}");
-                    if let Some(f) = self.files.get_mut(&(a.project.clone(), Stream::Events)) {
-                        f.ids_incomplete = true;
+                    for f in self
+                        .files
+                        .values_mut()
+                        .chain(self.retiring.iter_mut().map(|r| &mut r.1))
+                    {
+                        if touched[i].contains(&f.serial) {
+                            f.ids_incomplete = true;
+                        }
                     }
                 }
             }
+        }
+        // Now the rotated files' ids are logged: seal them (seal syncs the id log first).
+        for (key, f, trigger) in std::mem::take(&mut self.retiring) {
+            self.seal_file(&key, f, trigger);
         }
         for (a, ok) in group.into_iter().zip(ok) {
             let r = if ok {
@@ -384,6 +408,13 @@ impl Writer {
         }
     }
 
+    fn file_by_serial(&mut self, serial: u64) -> Option<&mut OpenFile> {
+        if let Some(i) = self.retiring.iter().position(|r| r.1.serial == serial) {
+            return Some(&mut self.retiring[i].1);
+        }
+        self.files.values_mut().find(|f| f.serial == serial)
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn write_part(
         &mut self,
@@ -393,14 +424,19 @@ impl Writer {
         bytes: &[u8],
         lines: u64,
         fail: bool,
-        snapshots: &mut HashMap<FileKey, Snapshot>,
-    ) -> io::Result<()> {
-        if let Some(f) = self.files.get(key) {
-            if let Some(t) =
-                rotation::before_append(&f.state, bytes.len() as u64, at, now, &self.cfg.rotation)
-            {
-                self.seal(key, t);
-                snapshots.remove(key);
+        snapshots: &mut HashMap<u64, Snapshot>,
+    ) -> io::Result<u64> {
+        let due = self.files.get(key).and_then(|f| {
+            rotation::before_append(&f.state, bytes.len() as u64, at, now, &self.cfg.rotation)
+        });
+        if let Some(t) = due {
+            if let Some(f) = self.files.remove(key) {
+                if snapshots.contains_key(&f.serial) {
+                    // It holds bytes of this group whose ids are not logged yet.
+                    self.retiring.push((key.clone(), f, t));
+                } else {
+                    self.seal_file(key, f, t);
+                }
             }
         }
         if !self.files.contains_key(key) {
@@ -410,7 +446,8 @@ impl Writer {
         let Some(f) = self.files.get_mut(key) else {
             return Err(io::Error::other("file vanished"));
         };
-        snapshots.entry(key.clone()).or_insert_with(|| Snapshot {
+        let serial = f.serial;
+        snapshots.entry(serial).or_insert_with(|| Snapshot {
             crc: f.crc.clone(),
             lines: f.lines,
             first_rx: f.first_rx,
@@ -447,7 +484,7 @@ impl Writer {
         self.metrics
             .bytes_written
             .fetch_add(bytes.len() as u64, Relaxed);
-        Ok(())
+        Ok(serial)
     }
 
     fn open_file(&mut self, key: &FileKey, at: i64, now: i64) -> io::Result<OpenFile> {
@@ -475,6 +512,7 @@ impl Writer {
             };
             sync_dir(&dir)?;
             return Ok(OpenFile {
+                serial: self.seq,
                 dir,
                 stem,
                 file,
@@ -508,9 +546,23 @@ impl Writer {
         Ok(())
     }
 
+    fn sync_serial(&mut self, serial: u64) -> io::Result<()> {
+        let metrics = self.metrics.clone();
+        let Some(f) = self.file_by_serial(serial) else {
+            return Ok(());
+        };
+        if f.synced == f.written {
+            return Ok(());
+        }
+        metrics.fsyncs.fetch_add(1, Relaxed);
+        f.file.sync_data()?;
+        f.synced = f.written;
+        Ok(())
+    }
+
     /// After a failed sync: cut the file back to its state before the group.
-    fn undo_group(&mut self, key: &FileKey, snapshots: &HashMap<FileKey, Snapshot>) {
-        let (Some(f), Some(s)) = (self.files.get_mut(key), snapshots.get(key)) else {
+    fn undo_group(&mut self, serial: u64, s: &Snapshot) {
+        let Some(f) = self.file_by_serial(serial) else {
             return;
         };
         let cut = f.file.set_len(s.bytes).and_then(|()| f.file.sync_data());
@@ -528,7 +580,8 @@ impl Writer {
                 // The file's state is unknown: stop using it and leave it to recovery, which
                 // keeps whole lines (their ids become known, so retries are not duplicated).
                 error!(stem = %f.stem, "cannot undo a failed sync: {e}; file left for recovery");
-                self.files.remove(key);
+                self.files.retain(|_, f| f.serial != serial);
+                self.retiring.retain(|r| r.1.serial != serial);
             }
         }
     }
@@ -567,11 +620,15 @@ impl Writer {
         }
     }
 
-    /// Syncs the file and its project's id log, then hands it to the sealer.
+    /// Seals the open file of `key`.
     fn seal(&mut self, key: &FileKey, trigger: Trigger) {
-        let Some(mut f) = self.files.remove(key) else {
-            return;
-        };
+        if let Some(f) = self.files.remove(key) {
+            self.seal_file(key, f, trigger);
+        }
+    }
+
+    /// Syncs the file and its project's id log, then hands it to the sealer.
+    fn seal_file(&mut self, key: &FileKey, mut f: OpenFile, trigger: Trigger) {
         if f.written == 0 {
             // Nothing was ever stored in it (its only write failed): remove it.
             let _ = fs::remove_file(f.dir.join(format!("{}{OPEN_SUFFIX}", f.stem)));
