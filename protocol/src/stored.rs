@@ -40,8 +40,14 @@ pub struct Enrichment<'a> {
 }
 
 fn push_json_str(out: &mut String, s: &str) {
-    // serde_json's escaping; writing into a String cannot fail.
-    out.push_str(&serde_json::to_string(s).unwrap_or_default());
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        // serde_json's escaping; writing into a String cannot fail.
+        out.push_str(&serde_json::to_string(s).unwrap_or_default());
+    }
 }
 
 fn push_time(out: &mut String, key: &str, ms: UnixMillis) {
