@@ -24,11 +24,13 @@ export type JsonValue =
   | { [key: string]: JsonValue };
 
 export interface AutoTrackOptions {
-  /** `$app_launch`, `$app_show`, `$app_hide` (one switch in the core). Default true. */
+  /** `$app_launch`, `$app_show`, `$app_hide` at once. Default true. */
   app?: boolean;
-  /** Accepted for familiarity; the three map to `app` (all three false turns it off). */
+  /** `$app_launch` alone (overrides `app`). */
   appLaunch?: boolean;
+  /** `$app_show` alone (overrides `app`). */
   appShow?: boolean;
+  /** `$app_hide` alone (overrides `app`). */
   appHide?: boolean;
   /** `page` messages on page show. Default true. */
   pageView?: boolean;

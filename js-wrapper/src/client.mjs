@@ -8,10 +8,10 @@
  *
  * | effect    | executed with                                                            |
  * |-----------|--------------------------------------------------------------------------|
- * | `persist` | the host's SYNCHRONOUS storage, before anything else happens              |
+ * | `persist` | the host's SYNCHRONOUS storage, before anything else happens; a refused write goes back through `persistFailed` |
  * | `remove`  | the same                                                                 |
  * | `send`    | the host's request (binary body); its outcome goes back through `sent`    |
- * | `wakeAt`  | one timer, replaced by every new `wakeAt`; it calls `tick(now)`           |
+ * | `wakeAt`  | one timer, replaced by every new `wakeAt`; it calls `tick(now)`; `at: null` cancels it |
  * | `log`     | `console.warn` (warn) / `console.debug` (debug, only with `debug: true`)   |
  *
  * Guarantees to the host app: nothing here throws into the caller (every entry point is
@@ -69,19 +69,19 @@ export function coreConfig(options, hostContext) {
   }
   const at = o.autoTrack || {};
   const flag = (v) => v !== false;
-  // The core has one switch for the three app events; `appLaunch`/`appShow`/`appHide` are
-  // accepted for familiarity and all three must be false to turn it off.
-  const app =
-    at.app !== undefined
-      ? flag(at.app)
-      : flag(at.appLaunch) || flag(at.appShow) || flag(at.appHide);
+  // `app` switches the three app events at once; `appLaunch` / `appShow` / `appHide` override
+  // it one by one (the core applies the same rule).
+  const autotrack = { app: flag(at.app) };
+  for (const k of ['appLaunch', 'appShow', 'appHide']) {
+    if (at[k] !== undefined) autotrack[k] = flag(at[k]);
+  }
   const config = {
     writeKey: o.writeKey,
     endpoint: o.serverUrl,
     consentRequired: o.consent === 'pending',
     debug: o.debug === true,
     autotrack: {
-      app,
+      ...autotrack,
       pageView: flag(at.pageView),
       pageLeave: flag(at.pageLeave),
       click: flag(at.click),
@@ -223,8 +223,11 @@ export function createClient(host) {
   function execute(effect) {
     switch (effect.type) {
       case 'persist':
+        // Refused (quota, per-key limit): the core keeps those events in memory, sends them
+        // soon, writes them again after the next delivery, and logs the warning.
         if (!host.storage.set(effect.key, effect.value)) {
-          console_.warn(`${TAG} could not store ${effect.key} (${effect.value.length} chars)`);
+          const key = effect.key;
+          submit((c, now) => c.persistFailed(now, key));
         }
         break;
       case 'remove':
@@ -275,6 +278,9 @@ export function createClient(host) {
 
   function wakeAt(at) {
     if (timer !== null) host.clearTimeout(timer);
+    timer = null;
+    // `at: null`: nothing is due, no timer (a Node process may exit).
+    if (typeof at !== 'number') return;
     const arm = () => {
       const delay = Math.min(Math.max(0, at - host.now()), MAX_TIMER_MS);
       timer = host.setTimeout(() => {

@@ -34,6 +34,7 @@ const INPUTS = [
   'flush',
   'tick',
   'sent',
+  'persistFailed',
 ];
 
 /**

@@ -55,7 +55,8 @@ fn from_js(v: JsValue) -> Result<Value, JsError> {
     let text: String = js_sys::JSON::stringify(&v)
         .map_err(|_| JsError::new("value is not JSON-serializable"))?
         .into();
-    serde_json::from_str(&text).map_err(|e| JsError::new(&e.to_string()))
+    // A fixed message: formatting serde_json's error pulls float formatting into the wasm.
+    serde_json::from_str(&text).map_err(|_| JsError::new("invalid JSON value"))
 }
 
 /// A JS properties object (`undefined` / `null` are empty; anything else but an object is an
@@ -298,6 +299,14 @@ impl Maidian {
     /// Send what waits, as the backoff gate allows.
     pub fn flush(&mut self, now: f64) -> JsValue {
         self.core.flush(now);
+        self.effects()
+    }
+
+    /// A `persist` effect failed: the host storage refused to write `key` (quota, per-key
+    /// size). The events stay in memory and are written again after the next delivery.
+    #[wasm_bindgen(js_name = persistFailed)]
+    pub fn persist_failed(&mut self, now: f64, key: &str) -> JsValue {
+        self.core.persist_failed(now, key);
         self.effects()
     }
 

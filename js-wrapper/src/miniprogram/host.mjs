@@ -179,7 +179,10 @@ export function createMiniProgramHost(platform, loadCore, console_ = console) {
         }
         return out;
       },
-      /** Synchronous write; false when the host refused it (quota, per-key limit). */
+      /**
+       * Synchronous write; false when the host refused it (quota, ~1 MB per key): the client
+       * then reports `persistFailed(key)` and the core keeps those events in memory.
+       */
       set(key, value) {
         try {
           api.setStorageSync(key, value);

@@ -46,8 +46,12 @@ pub struct RedactRule {
 /// Which automatic events the core produces from the host's raw events.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Autotrack {
-    /// `$app_launch`, `$app_show`, `$app_hide`.
-    pub app: bool,
+    /// `$app_launch` (config `appLaunch`; `app` sets the three app events at once).
+    pub app_launch: bool,
+    /// `$app_show` (config `appShow`).
+    pub app_show: bool,
+    /// `$app_hide` (config `appHide`).
+    pub app_hide: bool,
     /// `page` messages on page show.
     pub page_view: bool,
     /// `$page_leave` on page hide / unload.
@@ -63,7 +67,9 @@ pub struct Autotrack {
 impl Default for Autotrack {
     fn default() -> Self {
         Self {
-            app: true,
+            app_launch: true,
+            app_show: true,
+            app_hide: true,
             page_view: true,
             page_leave: true,
             click: true,
@@ -324,8 +330,11 @@ impl Config {
             let a = v.as_object().ok_or_else(|| bad("autotrack"))?;
             let flag = |k: &str, d: bool| json::boolean(a, k).unwrap_or(d);
             let d = Autotrack::default();
+            let app = flag("app", true);
             c.autotrack = Autotrack {
-                app: flag("app", d.app),
+                app_launch: flag("appLaunch", app && d.app_launch),
+                app_show: flag("appShow", app && d.app_show),
+                app_hide: flag("appHide", app && d.app_hide),
                 page_view: flag("pageView", d.page_view),
                 page_leave: flag("pageLeave", d.page_leave),
                 click: flag("click", d.click),

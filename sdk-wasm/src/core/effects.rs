@@ -10,7 +10,8 @@
 //!   "events":42}` — call `sent(batchId, status, retryAfterSeconds)` when it ends
 //!   (status 0 for no response).
 //! - `{"type":"wakeAt","at":1732468246123}` — call `tick(now)` at (or after) that host time;
-//!   replaces any earlier wake-up.
+//!   replaces any earlier wake-up. `{"type":"wakeAt","at":null}` cancels it (nothing is due; a
+//!   Node host can let its process exit).
 //! - `{"type":"log","level":"warn","message":"…"}`
 
 use serde::Serialize;
@@ -59,9 +60,10 @@ pub enum Effect {
         events: u32,
     },
     /// Call `tick(now)` at host time `at` (ms since the epoch); replaces earlier wake-ups.
+    /// `at: null` cancels the pending wake-up: nothing is due.
     WakeAt {
-        /// When.
-        at: f64,
+        /// When; `None` (JSON `null`): no wake-up.
+        at: Option<f64>,
     },
     /// A message for the developer console.
     Log {
@@ -90,8 +92,12 @@ mod tests {
             r#"{"type":"send","batchId":3,"url":"u","headers":{"A":"b"},"events":2}"#
         );
         assert_eq!(
-            serde_json::to_string(&Effect::WakeAt { at: 5.0 }).unwrap(),
+            serde_json::to_string(&Effect::WakeAt { at: Some(5.0) }).unwrap(),
             r#"{"type":"wakeAt","at":5.0}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Effect::WakeAt { at: None }).unwrap(),
+            r#"{"type":"wakeAt","at":null}"#
         );
         assert_eq!(
             serde_json::to_string(&Effect::Log {

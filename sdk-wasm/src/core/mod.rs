@@ -433,7 +433,8 @@ impl Core {
             Ok(j) => j,
             Err(e) => {
                 self.state.dropped.invalid += 1;
-                self.log(Level::Warn, format!("event not serializable: {e}"));
+                let _ = e;
+                self.log(Level::Warn, "event not serializable".into());
                 return;
             }
         };
@@ -515,9 +516,10 @@ impl Core {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        if wake.is_some() && wake != self.wake {
+        if wake != self.wake {
+            // `at: None` cancels the pending wake-up (nothing is due), so a Node host can exit.
             self.effects.push(Effect::WakeAt {
-                at: wake.unwrap_or_default() as f64,
+                at: wake.map(|w| w as f64),
             });
         }
         self.wake = wake;
@@ -584,6 +586,10 @@ impl Core {
                 self.stats.delivered_event_bytes += bytes as u64;
                 self.effects
                     .extend(keys.into_iter().map(|key| Effect::Remove { key }));
+                // Storage was just freed: write again what the host refused before.
+                for (key, value) in self.queue.take_unsaved() {
+                    self.persist(key, value);
+                }
                 self.retry_after_until = None;
                 if !self.state.dropped.is_zero() {
                     let props = self.state.dropped.to_properties();
@@ -619,6 +625,27 @@ impl Core {
     /// Drains the effects produced so far, in order.
     pub fn poll_effects(&mut self) -> Vec<Effect> {
         std::mem::take(&mut self.effects)
+    }
+
+    /// The host could not write `key` (storage quota, a value over the per-key limit): a
+    /// `persist` effect failed. Queue chunks stay in memory and are still sent (a flush is
+    /// requested, as the backoff gate allows, since they are lost if the app is killed); they
+    /// are written again after the next delivery frees storage. Every failure is counted in
+    /// the `$sdk_diagnostic` report (`persist_failed`).
+    pub fn persist_failed(&mut self, now: f64, key: &str) {
+        self.clock(now);
+        self.state.dropped.persist_failed += 1;
+        if let Some(bytes) = self.queue.mark_unsaved(key) {
+            self.stats.storage_bytes_written = self
+                .stats
+                .storage_bytes_written
+                .saturating_sub(bytes as u64);
+            if self.consent == Consent::Granted {
+                self.sched.request_flush();
+            }
+        }
+        self.log(Level::Warn, format!("storage refused `{key}`"));
+        self.finish();
     }
 
     /// A code-tracked event. `$`-prefixed names are reserved for the SDK and refused.
@@ -805,7 +832,7 @@ impl Core {
         self.clock(now);
         self.launch_path.clone_from(&opts.path);
         self.apply_launch_options(opts);
-        if self.cfg.autotrack.app {
+        if self.cfg.autotrack.app_launch {
             let mut props = Map::new();
             if self.first_visit {
                 props.insert("first_visit".into(), true.into());
@@ -821,7 +848,7 @@ impl Core {
         self.resume();
         self.apply_launch_options(opts);
         self.foreground_since = Some(self.mono);
-        if self.cfg.autotrack.app {
+        if self.cfg.autotrack.app_show {
             self.record(self.ts, MessageType::Track, reserved::APP_SHOW, Map::new());
         }
         self.finish();
@@ -840,7 +867,7 @@ impl Core {
     pub fn app_hide(&mut self, now: f64) {
         self.clock(now);
         self.fire_exposures_on_hide();
-        if self.cfg.autotrack.app {
+        if self.cfg.autotrack.app_hide {
             let mut props = Map::new();
             if let Some(since) = self.foreground_since {
                 props.insert("duration_ms".into(), (self.mono - since).into());

@@ -35,6 +35,8 @@ struct Chunk {
     events: Vec<(u32, u32, St)>,
     /// Events not yet Done.
     live: usize,
+    /// False after the host reported that writing it failed: the events live only in memory.
+    saved: bool,
 }
 
 /// A request body taken from the queue.
@@ -116,6 +118,7 @@ impl Queue {
                 live: events.len(),
                 text,
                 events,
+                saved: true,
             });
         }
         remove
@@ -146,6 +149,7 @@ impl Queue {
                     text: String::new(),
                     events: Vec::new(),
                     live: 0,
+                    saved: true,
                 }
             });
             if !c.text.is_empty() {
@@ -173,6 +177,32 @@ impl Queue {
         let kv = (self.key(c.seq), c.text.clone());
         self.chunks.push_back(c);
         kv
+    }
+
+    /// The host could not store the chunk under `key`: its events stay in memory only (still
+    /// sent; lost if the app is killed first). Returns the chunk's size, if `key` is a live chunk.
+    pub fn mark_unsaved(&mut self, key: &str) -> Option<usize> {
+        let seq = self.seq_of(key)?;
+        let c = self.chunks.iter_mut().find(|c| c.seq == seq)?;
+        if !c.saved {
+            return None;
+        }
+        c.saved = false;
+        Some(c.text.len())
+    }
+
+    /// Live chunks whose write failed, to write again (marked saved again; a new failure is
+    /// reported like the first one).
+    pub fn take_unsaved(&mut self) -> Vec<(String, String)> {
+        let prefix = &self.prefix;
+        let mut out = Vec::new();
+        for c in &mut self.chunks {
+            if !c.saved && c.live > 0 {
+                c.saved = true;
+                out.push((format!("{prefix}q{}", c.seq), c.text.clone()));
+            }
+        }
+        out
     }
 
     /// Drops the oldest chunks not in flight until within both bounds. Returns the number of

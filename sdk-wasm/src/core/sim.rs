@@ -111,6 +111,8 @@ pub struct Sim {
     pub collector: Collector,
     /// Network behaviour.
     pub net: Net,
+    /// Storage full: every queue-chunk write is refused (reported with `persist_failed`).
+    pub refuse_writes: bool,
     config: Config,
     seed: u8,
 }
@@ -167,6 +169,7 @@ impl Sim {
             max_storage_bytes: 0,
             collector,
             net,
+            refuse_writes: false,
             config,
             seed,
         };
@@ -223,6 +226,11 @@ impl Sim {
     fn execute(&mut self, e: Effect) {
         match e {
             Effect::Persist { key, value } => {
+                if self.refuse_writes {
+                    // The effects this produces are drained by the caller's loop.
+                    self.core.persist_failed(self.now, &key);
+                    return;
+                }
                 self.storage_bytes_written += value.len() as u64;
                 self.storage.insert(key, value);
                 let total: usize = self.storage.values().map(String::len).sum();
@@ -242,7 +250,7 @@ impl Sim {
                 self.requests.push(r.clone());
                 self.outbox.push_back(r);
             }
-            Effect::WakeAt { at } => self.wake = Some(at),
+            Effect::WakeAt { at } => self.wake = at,
             Effect::Log { level, message } => self.logs.push((level, message)),
         }
     }

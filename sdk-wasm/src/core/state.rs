@@ -30,6 +30,8 @@ pub struct Counters {
     pub invalid: u64,
     /// Events the collector refused for good (4xx, or 413 for one event).
     pub rejected: u64,
+    /// Storage writes the host reported as refused (quota, value too large).
+    pub persist_failed: u64,
 }
 
 impl Counters {
@@ -46,6 +48,7 @@ impl Counters {
             ("sampled_out", self.sampled_out),
             ("invalid", self.invalid),
             ("rejected", self.rejected),
+            ("persist_failed", self.persist_failed),
         ] {
             if v > 0 {
                 m.insert(k.into(), v.into());
@@ -124,6 +127,7 @@ impl State {
                 sampled_out: n("sampled_out"),
                 invalid: n("invalid"),
                 rejected: n("rejected"),
+                persist_failed: n("persist_failed"),
             },
         })
     }

@@ -766,6 +766,73 @@ fn autotrack_switches() {
     assert_eq!(sim.collector.named("pages/a/a").len(), 1);
 }
 
+#[test]
+fn app_events_switch_individually() {
+    let mut sim = Sim::new(Config {
+        autotrack: config::Autotrack {
+            app_launch: false,
+            app_hide: false,
+            ..config::Autotrack::default()
+        },
+        ..cfg()
+    });
+    launch(&mut sim);
+    sim.call(|c, now| c.app_hide(now));
+    assert!(sim.collector.named("$app_launch").is_empty());
+    assert!(sim.collector.named("$app_hide").is_empty());
+    assert_eq!(sim.collector.named("$app_show").len(), 1);
+    let c = Config::from_json(&json!({"endpoint": "https://e", "writeKey": "k",
+        "autotrack": {"app": false, "appShow": true}}))
+    .unwrap();
+    assert!(!c.autotrack.app_launch && c.autotrack.app_show && !c.autotrack.app_hide);
+}
+
+#[test]
+fn wake_up_is_cancelled_when_nothing_is_due() {
+    let mut sim = Sim::new(cfg());
+    track(&mut sim, "a");
+    assert!(sim.wake.is_some(), "the flush interval is armed");
+    sim.call(|c, now| c.flush(now));
+    assert_eq!(sim.collector.named("a").len(), 1);
+    assert_eq!(sim.wake, None, "a `wakeAt: null` cancelled the timer");
+    let wakes: Vec<_> = sim.core.poll_effects();
+    assert!(wakes.is_empty());
+}
+
+#[test]
+fn refused_storage_writes_keep_events_in_memory_and_retry() {
+    let mut sim = Sim::new(cfg());
+    sim.net = Net::Manual;
+    sim.refuse_writes = true;
+    track(&mut sim, "a");
+    track(&mut sim, "b");
+    assert!(sim.stored_event_ids().is_empty());
+    assert!(sim.storage.keys().all(|k| !k.starts_with("md_q")));
+    assert!(sim.logs.iter().any(|(_, m)| m.contains("storage refused")));
+    // Unstored events are at risk: they are sent at once, not after the flush interval.
+    assert_eq!(sim.outbox.len(), 1);
+    assert_eq!(sim.core.queue_len(), 2);
+    // Space comes back; the delivery of a first batch frees storage and the rest is rewritten.
+    sim.refuse_writes = false;
+    track(&mut sim, "c");
+    assert_eq!(sim.stored_event_ids().len(), 1);
+    sim.respond(200, None);
+    sim.drain();
+    while sim.respond(200, None).is_some() {
+        sim.drain();
+    }
+    sim.call(|c, now| c.flush(now));
+    while sim.respond(200, None).is_some() {
+        sim.drain();
+    }
+    for n in ["a", "b", "c"] {
+        assert_eq!(sim.collector.named(n).len(), 1, "{n}");
+    }
+    let diag = sim.collector.named("$sdk_diagnostic");
+    assert_eq!(diag.len(), 1);
+    assert_eq!(diag[0]["properties"]["persist_failed"], 2);
+}
+
 // ------------------------------------------------------------------ redaction, sampling, debug
 
 #[test]
