@@ -54,6 +54,18 @@ function realHttp({ url, method, data, header, timeout }, callbacks) {
   req.end(body);
 }
 
+/** `/pages/a/b?x=1&y=2` -> `['pages/a/b', {x: '1', y: '2'}]` (values decoded, as WeChat does). */
+export function parseUrl(url) {
+  const [route, qs = ''] = url.replace(/^\/+/, '').split('?');
+  const query = {};
+  for (const pair of qs.split('&')) {
+    if (!pair) continue;
+    const [k, v = ''] = pair.split('=');
+    query[decodeURIComponent(k)] = decodeURIComponent(v);
+  }
+  return [route, query];
+}
+
 /**
  * @param {object} o
  * @param {Record<string,string>} o.mounts realm mounts (`miniprogram_npm/maidian` -> dir)
@@ -61,6 +73,9 @@ function realHttp({ url, method, data, header, timeout }, callbacks) {
  * @param {(req, callbacks) => void} [o.request] default: real HTTP
  * @param {string} [o.engine] engine global name for the realm
  * @param {object} [o.wxOverrides] replace/remove parts of `wx` (undefined removes)
+ * @param {{offsetMs: number}} [o.clock] device clock: the realm's `Date.now()` is Node's plus
+ *   `clock.offsetMs` (read at each call, so a test moves device time by changing it; share one
+ *   object between the runs of one device)
  */
 export function createAppHost({
   mounts,
@@ -69,6 +84,7 @@ export function createAppHost({
   engine,
   wxOverrides = {},
   console: consoleOverride,
+  clock = null,
 }) {
   const requests = [];
   const appShowListeners = [];
@@ -107,6 +123,16 @@ export function createAppHost({
         method: opts.method,
       };
       requests.push(entry);
+      if (host.network === 'none') {
+        // No connectivity: WeChat fails the request (no status code) without touching the wire.
+        setTimeout(() => {
+          entry.status = 0;
+          if (killed) return;
+          opts.fail?.({ errMsg: 'request:fail offline' });
+          opts.complete?.({ errMsg: 'request:fail offline' });
+        }, 0);
+        return { abort() {} };
+      }
       request(opts, {
         success: (res) => {
           entry.status = res.statusCode;
@@ -137,11 +163,23 @@ export function createAppHost({
     getAccountInfoSync: () => ({
       miniProgram: { appId: 'wx0123456789abcdef', envVersion: 'develop', version: '' },
     }),
-    getNetworkType: ({ success }) => setTimeout(() => success({ networkType: 'wifi' }), 0),
+    getNetworkType: ({ success }) => setTimeout(() => success({ networkType: host.network }), 0),
     onNetworkStatusChange: (cb) => networkListeners.push(cb),
     onAppShow: (cb) => appShowListeners.push(cb),
     onAppHide: (cb) => appHideListeners.push(cb),
     getLaunchOptionsSync: () => host.launchOptions,
+    // Routing, synchronous here (WeChat switches pages after the handler returns).
+    navigateTo: ({ url }) => host.open(...parseUrl(url)),
+    redirectTo: ({ url }) => {
+      host.unloadTop();
+      host.open(...parseUrl(url));
+    },
+    reLaunch: ({ url }) => {
+      while (pages.length) host.unloadTop();
+      host.open(...parseUrl(url));
+    },
+    navigateBack: () => host.back(),
+    showToast: () => {},
   };
   for (const [k, v] of Object.entries(wxOverrides)) {
     if (v === undefined) delete wx[k];
@@ -173,7 +211,7 @@ export function createAppHost({
   }
 
   function instantiate(def, route, query) {
-    const inst = { route, options: query, data: { ...(def.data || {}) } };
+    const inst = { route, options: query, data: { ...(def.options.data || {}) } };
     inst.setData = (d, cb) => {
       Object.assign(inst.data, d);
       if (cb) cb();
@@ -215,6 +253,10 @@ export function createAppHost({
     getCurrentPages: () => pages.map((p) => p.inst),
   };
   const realm = createMiniProgramRealm({ mounts, globals, ...(engine ? { engine } : {}) });
+  if (clock) {
+    realm.context.__hostNow = () => Date.now() + clock.offsetMs;
+    realm.run('Date.now = ((n) => () => n())(globalThis.__hostNow); delete globalThis.__hostNow;');
+  }
 
   const host = {
     realm,
@@ -225,6 +267,8 @@ export function createAppHost({
     errors,
     networkListeners,
     launchOptions: { path: 'pages/home/home', query: {}, scene: 1001 },
+    /** `wx.getNetworkType` answer; `'none'` makes every `wx.request` fail (status 0). */
+    network: 'wifi',
     get app() {
       return app;
     },
@@ -244,6 +288,20 @@ export function createAppHost({
       }
     },
     require: (s) => realm.require(s),
+    /** Loads a project file as a module (relative requires resolve from its directory). */
+    load(projectPath, route = null) {
+      currentRoute = route;
+      try {
+        return realm.require(`/${projectPath}`);
+      } finally {
+        currentRoute = null;
+      }
+    },
+    /** The current page is unloaded (redirectTo / reLaunch): onUnload, nothing shown after. */
+    unloadTop() {
+      const top = pages.pop();
+      if (top) lifecycle(top.inst, top.def, 'onUnload');
+    },
     /** The app is killed: no callback, timer or storage write of this instance happens again. */
     kill() {
       killed = true;
@@ -312,6 +370,7 @@ export function createAppHost({
       return inst[method](opts);
     },
     setNetwork(kind) {
+      host.network = kind;
       for (const cb of networkListeners) cb({ isConnected: kind !== 'none', networkType: kind });
     },
   };

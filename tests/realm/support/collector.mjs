@@ -58,7 +58,7 @@ function canConnect(port) {
 }
 
 /** Every stored line under `dir` (`*.ndjson` and `*.open`), parsed. */
-function storedEvents(dir) {
+export function storedEvents(dir) {
   const out = [];
   const walk = (d) => {
     if (!fs.existsSync(d)) return;
@@ -76,10 +76,12 @@ function storedEvents(dir) {
   return out;
 }
 
-export async function startCollector() {
+/** @param {{args?: string[]}} [o] extra command-line flags, e.g. `['--limit', 'x=1']` */
+export async function startCollector({ args = [] } = {}) {
   const port = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'maidian-collector-'));
-  const child = spawn(binaryPath(), ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+  const flags = ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...args];
+  const child = spawn(binaryPath(), flags, {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
