@@ -4,8 +4,11 @@
 //! - `cargo xtask build-sdk` builds `sdk-wasm` for the web, Node and mini-programs into
 //!   `js-wrapper/` (see `docs/BUILD.md`).
 //! - `cargo xtask test` runs the whole test suite in order, as CI does (`.ci/run`).
+//! - `cargo xtask demo` starts the collector and drives the example shop through a scripted
+//!   session, then summarises the collector's files (`--exit` to stop the collector after).
 
 mod build_sdk;
+mod demo;
 mod test;
 mod util;
 mod wasm;
@@ -26,11 +29,14 @@ enum Command {
     BuildSdk(build_sdk::Args),
     /// Run the whole test suite (fmt, clippy, cargo test, build-sdk, JS lint, JS tests).
     Test(test::Args),
+    /// Start the collector, drive the example shop through a scripted session, summarise the files.
+    Demo(demo::Args),
 }
 
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::BuildSdk(args) => build_sdk::run(&args),
         Command::Test(args) => test::run(&args),
+        Command::Demo(args) => demo::run(&args),
     }
 }
