@@ -26,6 +26,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::core::{
     Config, Core, Effect, ExposureEntry, Init, LaunchOptions, PageView, ShareInput, Tap,
+    effects::Level,
 };
 
 /// The SDK version (the Rust crate version, which is also the npm package version).
@@ -100,17 +101,58 @@ pub struct Maidian {
 #[wasm_bindgen]
 impl Maidian {
     fn effects(&mut self) -> JsValue {
-        let effects: Vec<Effect> = self.core.poll_effects();
-        let out = to_js(&effects);
-        // Request bodies are not in the JSON (see `Effect::Send::body`): attach them as bytes.
-        for (i, e) in effects.iter().enumerate() {
-            if let Effect::Send { body, .. } = e {
-                let item = js_sys::Reflect::get_u32(&out, i as u32).unwrap_or(JsValue::UNDEFINED);
-                let bytes = js_sys::Uint8Array::from(body.as_slice());
-                let _ = js_sys::Reflect::set(&item, &JsValue::from_str("body"), &bytes);
+        // Built as JS objects directly rather than through JSON text: a persisted value is an
+        // event's JSON, which a JSON round trip would escape in Rust and unescape in JS.
+        let out = js_sys::Array::new();
+        for e in self.core.poll_effects() {
+            let o = js_sys::Object::new();
+            let set = |k: &str, v: JsValue| {
+                let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), &v);
+            };
+            match e {
+                Effect::Persist { key, value } => {
+                    set("type", "persist".into());
+                    set("key", key.into());
+                    set("value", value.into());
+                }
+                Effect::Remove { key } => {
+                    set("type", "remove".into());
+                    set("key", key.into());
+                }
+                Effect::Send {
+                    batch_id,
+                    url,
+                    body,
+                    headers,
+                    events,
+                } => {
+                    set("type", "send".into());
+                    set("batchId", batch_id.into());
+                    set("url", url.into());
+                    set("body", js_sys::Uint8Array::from(body.as_slice()).into());
+                    set("headers", to_js(&headers));
+                    set("events", events.into());
+                }
+                Effect::WakeAt { at } => {
+                    set("type", "wakeAt".into());
+                    set("at", at.map_or(JsValue::NULL, JsValue::from));
+                }
+                Effect::Log { level, message } => {
+                    set("type", "log".into());
+                    set(
+                        "level",
+                        match level {
+                            Level::Debug => "debug",
+                            Level::Warn => "warn",
+                        }
+                        .into(),
+                    );
+                    set("message", message.into());
+                }
             }
+            out.push(&o);
         }
-        out
+        out.into()
     }
 
     /// Starts the core. `config`: the camelCase configuration object (`writeKey` and `endpoint`
