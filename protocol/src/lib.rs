@@ -21,6 +21,7 @@ pub mod limits;
 pub mod message;
 pub mod reason;
 pub mod response;
+mod scan;
 pub mod shape;
 pub mod skew;
 pub mod stored;

@@ -91,7 +91,7 @@ pub fn write_line(event: &Event<'_>, enrichment: &Enrichment<'_>, out: &mut Stri
         out.push(',');
         push_json_str(out, key);
         out.push(':');
-        let text = raw.get();
+        let text = *raw;
         // Newlines can only be insignificant whitespace in valid JSON (they are escaped
         // inside strings), so dropping them keeps the value and the one-line framing.
         if text.contains(['\n', '\r']) {

@@ -1,8 +1,11 @@
 //! Per-event validation on borrowed data: the collector's fast path.
 //!
-//! An event's text is split into its top-level fields (`&RawValue` slices of the input — no
-//! JSON tree is built), the known fields are checked, nested values are walked once by
-//! [`crate::shape`] for depth/length/count limits, and the clock-skew rule is applied. The
+//! One forward byte scan ([`crate::scan`]) checks the event's JSON syntax, splits it into its
+//! top-level fields (slices of the input — no JSON tree is built) and applies the
+//! depth/length/count limits of [`crate::shape`] to every value; then the known fields are
+//! checked and the clock-skew rule is applied. Text the scan cannot answer exactly (invalid
+//! JSON, extreme nesting) goes through the serde_json path instead, which gives the same answers
+//! and messages as before the scanner existed. The
 //! result either borrows from the input ([`Event`]) or says why the event was refused
 //! ([`Rejection`]). A bad event never affects another one.
 
@@ -16,6 +19,7 @@ use serde_json::value::RawValue;
 use crate::limits::Limits;
 use crate::message::{MessageType, reserved};
 use crate::reason::Reason;
+use crate::scan::{self, Scan, ScanLimits};
 use crate::shape::{self, ShapeLimits};
 use crate::skew::{self, Corrected};
 use crate::time::{UnixMillis, parse_rfc3339};
@@ -54,8 +58,9 @@ pub struct Event<'a> {
     pub sent_at: Option<UnixMillis>,
     /// The stored event time and the skew applied.
     pub corrected: Corrected,
-    /// Every top-level field of the event as sent, in order.
-    pub fields: Vec<(Cow<'a, str>, &'a RawValue)>,
+    /// Every top-level field of the event as sent, in order: the key (decoded) and the value's
+    /// JSON text, a syntax-checked slice of the input.
+    pub fields: Vec<(Cow<'a, str>, &'a str)>,
 }
 
 /// Why one event was refused.
@@ -89,18 +94,102 @@ impl fmt::Display for Rejection {
 #[derive(Deserialize)]
 struct Str<'a>(#[serde(borrow)] Cow<'a, str>);
 
+type Fields<'a> = Vec<(Cow<'a, str>, &'a str)>;
+
+fn too_large(json: &str, l: &Limits) -> Option<Rejection> {
+    (json.len() > l.max_event_bytes).then(|| {
+        Rejection::new(
+            Reason::EventTooLarge,
+            format!("event is {} bytes, limit {}", json.len(), l.max_event_bytes),
+        )
+    })
+}
+
+fn too_many_keys(max_keys: usize) -> Rejection {
+    Rejection::new(
+        Reason::TooManyProperties,
+        format!("the event has more than {max_keys} top-level keys"),
+    )
+}
+
+fn duplicate_key() -> Rejection {
+    Rejection::new(
+        Reason::InvalidJson,
+        "the event has a duplicated top-level key",
+    )
+}
+
 /// Validates the JSON text of one event.
 pub fn validate_event<'a>(json: &'a str, ck: &Checker<'_>) -> Result<Event<'a>, Rejection> {
     let l = ck.limits;
-    if json.len() > l.max_event_bytes {
-        return Err(Rejection::new(
-            Reason::EventTooLarge,
-            format!("event is {} bytes, limit {}", json.len(), l.max_event_bytes),
-        ));
+    if let Some(rej) = too_large(json, l) {
+        return Err(rej);
+    }
+    let limits = ScanLimits {
+        max_keys: l.max_properties,
+        max_depth: l.max_depth,
+        max_string_bytes: l.max_string_bytes,
+        max_key_bytes: l.max_key_bytes,
+    };
+    match scan::scan_event(json, &limits) {
+        Scan::Fields { fields, shape } => finish(fields, ck, |i, _, _| match shape {
+            Some((at, r)) if at == i => Err(r),
+            _ => Ok(()),
+        }),
+        Scan::TooManyKeys => Err(too_many_keys(l.max_properties)),
+        Scan::Duplicate => Err(duplicate_key()),
+        Scan::Fallback => validate_event_serde(json, ck),
+    }
+}
+
+/// [`validate_event`] the way it was before the scanner: serde_json splits the fields, then
+/// [`shape::check`] walks each nested value. The reference the scanner is held to, and the
+/// path for text the scanner leaves to serde.
+pub(crate) fn validate_event_serde<'a>(
+    json: &'a str,
+    ck: &Checker<'_>,
+) -> Result<Event<'a>, Rejection> {
+    let l = ck.limits;
+    if let Some(rej) = too_large(json, l) {
+        return Err(rej);
     }
     let fields = split_fields(json, l.max_properties)?;
+    let shape = ShapeLimits {
+        max_depth: l.max_depth,
+        max_string_bytes: l.max_string_bytes,
+        max_key_bytes: l.max_key_bytes,
+        max_top_keys: l.max_properties,
+    };
+    finish(fields, ck, |_, key, text| {
+        // Scalars need no scan: a string's decoded length never exceeds its JSON text.
+        if !text.starts_with(['{', '[']) && text.len() <= l.max_string_bytes + 2 {
+            return Ok(());
+        }
+        let object_field = matches!(key, "properties" | "traits" | "context");
+        let max_top_keys = if object_field {
+            l.max_properties
+        } else {
+            usize::MAX
+        };
+        shape::check(
+            text,
+            1,
+            &ShapeLimits {
+                max_top_keys,
+                ..shape
+            },
+        )
+    })
+}
+
+/// Checks the split fields; `shape(index, key, value)` answers the shape limits of a field.
+fn finish<'a>(
+    fields: Fields<'a>,
+    ck: &Checker<'_>,
+    shape: impl Fn(usize, &str, &str) -> Result<(), Reason>,
+) -> Result<Event<'a>, Rejection> {
     let mut message_id = None;
-    let result = check_fields(&fields, ck, &mut message_id);
+    let result = check_fields(&fields, ck, &mut message_id, shape);
     match result {
         Ok(mut ev) => {
             ev.fields = fields;
@@ -113,15 +202,15 @@ pub fn validate_event<'a>(json: &'a str, ck: &Checker<'_>) -> Result<Event<'a>, 
     }
 }
 
-fn field<'a>(fields: &[(Cow<'a, str>, &'a RawValue)], name: &str) -> Option<&'a RawValue> {
+fn field<'a>(fields: &[(Cow<'a, str>, &'a str)], name: &str) -> Option<&'a str> {
     fields
         .iter()
-        .find(|(k, v)| k == name && v.get() != "null")
+        .find(|(k, v)| k == name && *v != "null")
         .map(|(_, v)| *v)
 }
 
 fn string_field<'a>(
-    fields: &[(Cow<'a, str>, &'a RawValue)],
+    fields: &[(Cow<'a, str>, &'a str)],
     name: &str,
     reason: Reason,
 ) -> Result<Option<Cow<'a, str>>, Rejection> {
@@ -129,11 +218,8 @@ fn string_field<'a>(
         None => Ok(None),
         // Fast path: a string without escapes is its own text (valid JSON cannot hold raw
         // control characters in a string, so nothing else needs checking).
-        Some(raw) if is_plain_string(raw.get()) => {
-            let text = raw.get();
-            Ok(Some(Cow::Borrowed(&text[1..text.len() - 1])))
-        }
-        Some(raw) => serde_json::from_str::<Str<'a>>(raw.get())
+        Some(text) if is_plain_string(text) => Ok(Some(Cow::Borrowed(&text[1..text.len() - 1]))),
+        Some(text) => serde_json::from_str::<Str<'a>>(text)
             .map(|s| Some(s.0))
             .map_err(|_| Rejection::new(reason, format!("`{name}` must be a string"))),
     }
@@ -178,9 +264,10 @@ pub fn check_event_name(name: &str, max: usize) -> Result<(), Reason> {
 }
 
 fn check_fields<'a>(
-    fields: &[(Cow<'a, str>, &'a RawValue)],
+    fields: &[(Cow<'a, str>, &'a str)],
     ck: &Checker<'_>,
     message_id_out: &mut Option<Cow<'a, str>>,
+    shape: impl Fn(usize, &str, &str) -> Result<(), Reason>,
 ) -> Result<Event<'a>, Rejection> {
     let l = ck.limits;
     let message_id = string_field(fields, "messageId", Reason::InvalidMessageId)?
@@ -315,39 +402,15 @@ fn check_fields<'a>(
         ));
     }
 
-    let shape = ShapeLimits {
-        max_depth: l.max_depth,
-        max_string_bytes: l.max_string_bytes,
-        max_key_bytes: l.max_key_bytes,
-        max_top_keys: l.max_properties,
-    };
-    for (key, raw) in fields {
+    for (i, (key, text)) in fields.iter().enumerate() {
         let object_field = matches!(key.as_ref(), "properties" | "traits" | "context");
-        if object_field && raw.get() != "null" && !raw.get().starts_with('{') {
+        if object_field && *text != "null" && !text.starts_with('{') {
             return Err(Rejection::new(
                 Reason::InvalidFieldType,
                 format!("`{key}` must be an object"),
             ));
         }
-        // Scalars need no scan: a string's decoded length never exceeds its JSON text.
-        let text = raw.get();
-        if !text.starts_with(['{', '[']) && text.len() <= l.max_string_bytes + 2 {
-            continue;
-        }
-        let top_keys = if object_field {
-            l.max_properties
-        } else {
-            usize::MAX
-        };
-        shape::check(
-            raw.get(),
-            1,
-            &ShapeLimits {
-                max_top_keys: top_keys,
-                ..shape
-            },
-        )
-        .map_err(|r| Rejection::new(r, limit_message(r, key, l)))?;
+        shape(i, key, text).map_err(|r| Rejection::new(r, limit_message(r, key, l)))?;
     }
 
     Ok(Event {
@@ -381,7 +444,7 @@ fn limit_message(r: Reason, key: &str, l: &Limits) -> String {
 }
 
 /// Splits an event object into its top-level fields without parsing the values.
-fn split_fields(json: &str, max_keys: usize) -> Result<Vec<(Cow<'_, str>, &RawValue)>, Rejection> {
+fn split_fields(json: &str, max_keys: usize) -> Result<Fields<'_>, Rejection> {
     let trimmed = json.trim_start();
     if !trimmed.starts_with('{') {
         return Err(if serde_json::from_str::<de::IgnoredAny>(json).is_ok() {
@@ -400,14 +463,8 @@ fn split_fields(json: &str, max_keys: usize) -> Result<Vec<(Cow<'_, str>, &RawVa
     .and_then(|f| de.end().map(|()| f));
     match fields {
         Ok(Some(f)) => Ok(f),
-        Ok(None) => Err(Rejection::new(
-            Reason::InvalidJson,
-            "the event has a duplicated top-level key",
-        )),
-        Err(_) if too_many.get() => Err(Rejection::new(
-            Reason::TooManyProperties,
-            format!("the event has more than {max_keys} top-level keys"),
-        )),
+        Ok(None) => Err(duplicate_key()),
+        Err(_) if too_many.get() => Err(too_many_keys(max_keys)),
         Err(e) => Err(Rejection::new(
             Reason::InvalidJson,
             format!("the event is not valid JSON: {e}"),
@@ -420,22 +477,20 @@ struct FieldsSeed<'s> {
     too_many: &'s std::cell::Cell<bool>,
 }
 
-type Fields<'a> = Option<Vec<(Cow<'a, str>, &'a RawValue)>>;
-
 impl<'de> DeserializeSeed<'de> for FieldsSeed<'_> {
-    type Value = Fields<'de>;
+    type Value = Option<Fields<'de>>;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for FieldsSeed<'_> {
-    type Value = Fields<'de>;
+    type Value = Option<Fields<'de>>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an event object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::with_capacity(12);
+        let mut out: Fields<'de> = Vec::with_capacity(12);
         let mut duplicate = false;
         while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
             let value: &'de RawValue = map.next_value()?;
@@ -444,7 +499,7 @@ impl<'de> Visitor<'de> for FieldsSeed<'_> {
                 return Err(de::Error::custom("too many keys"));
             }
             duplicate |= out.iter().any(|(k, _)| *k == key);
-            out.push((key, value));
+            out.push((key, value.get()));
         }
         Ok((!duplicate).then_some(out))
     }
@@ -470,3 +525,6 @@ pub fn validate_items<'a>(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod scan_tests;

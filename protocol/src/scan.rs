@@ -1,0 +1,435 @@
+//! One forward byte scan over an event's text that does the work of three: it checks the JSON
+//! syntax (the same grammar serde_json accepts), splits the top-level fields (key and value
+//! spans of the input) and applies the [`crate::shape`] limits to every value — depth, string
+//! and key lengths in decoded UTF-8 bytes, and the key count of `properties`/`traits`/`context`.
+//!
+//! It only answers what it can answer exactly as the serde path in [`crate::validate`] would:
+//! any syntax error, a top-level key whose escapes serde refuses, or nesting deeper than it
+//! tracks returns [`Scan::Fallback`], and the caller re-runs the serde path to get the same
+//! reason and message. On valid JSON the results are those of the serde split followed by
+//! [`crate::shape::check`] on each field (a property test in `validate/scan_tests.rs` holds the
+//! two paths to the same answers).
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+
+use crate::reason::Reason;
+
+/// A top-level field: its key (decoded; borrowed unless it has escapes) and its value's text.
+pub(crate) type Field<'a> = (Cow<'a, str>, &'a str);
+
+/// The bounds the scan applies (see [`crate::limits::Limits`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ScanLimits {
+    /// Most top-level keys, and most keys of `properties`, `traits` and `context`.
+    pub max_keys: usize,
+    /// Deepest container level; the event object is level 1.
+    pub max_depth: usize,
+    /// Longest string value (decoded bytes).
+    pub max_string_bytes: usize,
+    /// Longest key below the top level (decoded bytes); empty keys are refused too.
+    pub max_key_bytes: usize,
+}
+
+/// The outcome of a scan.
+#[derive(Debug)]
+pub(crate) enum Scan<'a> {
+    /// A valid object with unique keys, within the top-level key limit.
+    Fields {
+        /// Every top-level field, in order.
+        fields: Vec<Field<'a>>,
+        /// The first field (index) whose value breaks a shape limit, and the limit's reason —
+        /// what [`crate::shape::check`] would answer for that field.
+        shape: Option<(usize, Reason)>,
+    },
+    /// More than `max_keys` top-level keys.
+    TooManyKeys,
+    /// A valid object with a repeated top-level key (decoded comparison).
+    Duplicate,
+    /// Anything else: let serde decide.
+    Fallback,
+}
+
+/// Deepest absolute level the container bitset tracks; deeper text falls back.
+const MAX_TRACKED_DEPTH: usize = 129;
+
+/// Bytes that end the fast run inside a string: `"`, `\` and control characters.
+static STRING_STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+/// A JSON string that borrows from the input unless it contains escapes.
+#[derive(Deserialize)]
+struct Str<'a>(#[serde(borrow)] Cow<'a, str>);
+
+struct Scanner<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl Scanner<'_> {
+    #[inline]
+    fn peek(&self) -> u8 {
+        // 0 is never valid where a structural byte is expected, so it doubles as "end".
+        self.b.get(self.i).copied().unwrap_or(0)
+    }
+
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    /// Scans the string whose opening quote is at `self.i`. Returns its decoded UTF-8 length
+    /// (measured as `shape::string_len` does) and whether it has escapes; `None` if invalid.
+    #[inline]
+    fn string(&mut self) -> Option<(usize, bool)> {
+        let b = self.b;
+        let start = self.i + 1;
+        let mut i = start;
+        // Bytes of JSON text that decode to fewer bytes (escapes).
+        let mut saved = 0usize;
+        let mut escaped = false;
+        loop {
+            // Eight bytes at a time, then byte by byte up to the stop.
+            while let Some(&chunk) = b.get(i..).and_then(|r| r.first_chunk::<8>()) {
+                let stops = stop_bytes(u64::from_le_bytes(chunk));
+                if stops != 0 {
+                    i += (stops.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                i += 8;
+            }
+            while i < b.len() && !STRING_STOP[usize::from(b[i])] {
+                i += 1;
+            }
+            match b.get(i) {
+                Some(b'"') => {
+                    self.i = i + 1;
+                    return Some((i - start - saved, escaped));
+                }
+                Some(b'\\') => {
+                    escaped = true;
+                    match b.get(i + 1) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
+                            saved += 1;
+                            i += 2;
+                        }
+                        Some(b'u') => {
+                            let cp = hex4(b, i + 2)?;
+                            if (0xD800..0xDC00).contains(&cp)
+                                && b.get(i + 6) == Some(&b'\\')
+                                && b.get(i + 7) == Some(&b'u')
+                                && hex4(b, i + 8).is_some_and(|lo| (0xDC00..0xE000).contains(&lo))
+                            {
+                                saved += 12 - 4;
+                                i += 12;
+                            } else {
+                                // A lone surrogate counts as U+FFFD, as in `shape`.
+                                saved += 6 - match cp {
+                                    0..=0x7F => 1,
+                                    0x80..=0x7FF => 2,
+                                    _ => 3,
+                                };
+                                i += 6;
+                            }
+                        }
+                        _ => return None,
+                    }
+                }
+                // A control character, or the end of the text.
+                _ => return None,
+            }
+        }
+    }
+
+    #[inline]
+    fn digits(&mut self) -> usize {
+        let start = self.i;
+        while let Some(b'0'..=b'9') = self.b.get(self.i) {
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    /// The number grammar serde_json accepts.
+    fn number(&mut self) -> Option<()> {
+        if self.peek() == b'-' {
+            self.i += 1;
+        }
+        match self.peek() {
+            b'0' => self.i += 1,
+            b'1'..=b'9' => {
+                self.digits();
+            }
+            _ => return None,
+        }
+        if self.peek() == b'.' {
+            self.i += 1;
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        if let b'e' | b'E' = self.peek() {
+            self.i += 1;
+            if let b'+' | b'-' = self.peek() {
+                self.i += 1;
+            }
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        if self.b[self.i..].starts_with(word) {
+            self.i += word.len();
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    /// Scans one top-level field's value (`self.i` at its first byte) and returns the first
+    /// shape violation in it, in text order. `max_own_keys` bounds the value's own keys when it
+    /// is an object. `None`: invalid or too deep to track.
+    fn value(&mut self, l: &ScanLimits, max_own_keys: usize) -> Option<Option<Reason>> {
+        let mut first: Option<Reason> = None;
+        // Absolute level of the innermost open container; the event object is 1.
+        let mut depth = 1usize;
+        // Bit `level - 2`: the container at that level is an object.
+        let mut objects: u128 = 0;
+        let mut own_keys = 0usize;
+        loop {
+            // At a value.
+            match self.peek() {
+                c @ (b'{' | b'[') => {
+                    self.i += 1;
+                    depth += 1;
+                    if depth > MAX_TRACKED_DEPTH {
+                        return None;
+                    }
+                    if depth > l.max_depth {
+                        flag(&mut first, Reason::TooDeep);
+                    }
+                    let bit = 1u128 << (depth - 2);
+                    self.ws();
+                    if c == b'{' {
+                        objects |= bit;
+                        if self.peek() == b'}' {
+                            self.i += 1;
+                            depth -= 1;
+                        } else {
+                            self.key(l, depth, max_own_keys, &mut own_keys, &mut first)?;
+                            continue;
+                        }
+                    } else {
+                        objects &= !bit;
+                        if self.peek() == b']' {
+                            self.i += 1;
+                            depth -= 1;
+                        } else {
+                            continue;
+                        }
+                    }
+                }
+                b'"' => {
+                    let (len, _) = self.string()?;
+                    if len > l.max_string_bytes {
+                        flag(&mut first, Reason::StringTooLong);
+                    }
+                }
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                _ => self.number()?,
+            }
+            // After a value: close containers until one continues with a comma.
+            loop {
+                if depth == 1 {
+                    return Some(first);
+                }
+                self.ws();
+                let in_object = objects & (1u128 << (depth - 2)) != 0;
+                match (self.peek(), in_object) {
+                    (b',', true) => {
+                        self.i += 1;
+                        self.ws();
+                        self.key(l, depth, max_own_keys, &mut own_keys, &mut first)?;
+                        break;
+                    }
+                    (b',', false) => {
+                        self.i += 1;
+                        self.ws();
+                        break;
+                    }
+                    (b'}', true) | (b']', false) => {
+                        self.i += 1;
+                        depth -= 1;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+    }
+
+    /// A key inside a field's value, its colon and the whitespace up to the value.
+    #[inline]
+    fn key(
+        &mut self,
+        l: &ScanLimits,
+        depth: usize,
+        max_own_keys: usize,
+        own_keys: &mut usize,
+        first: &mut Option<Reason>,
+    ) -> Option<()> {
+        if self.peek() != b'"' {
+            return None;
+        }
+        let (len, _) = self.string()?;
+        if len == 0 || len > l.max_key_bytes {
+            flag(first, Reason::InvalidKey);
+        }
+        if depth == 2 {
+            *own_keys += 1;
+            if *own_keys > max_own_keys {
+                flag(first, Reason::TooManyProperties);
+            }
+        }
+        self.ws();
+        if self.peek() != b':' {
+            return None;
+        }
+        self.i += 1;
+        self.ws();
+        Some(())
+    }
+}
+
+/// High bit set in each byte of `w` that is `"`, `\` or below 0x20 (exact for the lowest such
+/// byte, which is all the caller uses: a borrow only propagates upwards).
+#[inline]
+fn stop_bytes(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let quote = w ^ (ONES * u64::from(b'"'));
+    let backslash = w ^ (ONES * u64::from(b'\\'));
+    let control = w.wrapping_sub(ONES * 0x20) & !w;
+    let quote = quote.wrapping_sub(ONES) & !quote;
+    let backslash = backslash.wrapping_sub(ONES) & !backslash;
+    (control | quote | backslash) & HIGH
+}
+
+#[inline]
+fn flag(first: &mut Option<Reason>, r: Reason) {
+    if first.is_none() {
+        *first = Some(r);
+    }
+}
+
+fn hex4(b: &[u8], i: usize) -> Option<u32> {
+    let d = b.get(i..i + 4)?;
+    let mut v = 0u32;
+    for &c in d {
+        let x = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => return None,
+        };
+        v = v * 16 + u32::from(x);
+    }
+    Some(v)
+}
+
+/// Scans the text of one event (see the module documentation).
+pub(crate) fn scan_event<'a>(json: &'a str, l: &ScanLimits) -> Scan<'a> {
+    match scan(json, l) {
+        Some(s) => s,
+        None => Scan::Fallback,
+    }
+}
+
+fn scan<'a>(json: &'a str, l: &ScanLimits) -> Option<Scan<'a>> {
+    let mut s = Scanner {
+        b: json.as_bytes(),
+        i: 0,
+    };
+    s.ws();
+    if s.peek() != b'{' {
+        return None;
+    }
+    s.i += 1;
+    s.ws();
+    let mut fields: Vec<Field<'a>> = Vec::with_capacity(12);
+    let mut shape = None;
+    if s.peek() == b'}' {
+        s.i += 1;
+    } else {
+        loop {
+            if s.peek() != b'"' {
+                return None;
+            }
+            let key_start = s.i;
+            let (_, escaped) = s.string()?;
+            let key = if escaped {
+                // Rare: let serde decode it, so refusals (lone surrogates) match exactly.
+                serde_json::from_str::<Str<'a>>(&json[key_start..s.i])
+                    .ok()?
+                    .0
+            } else {
+                Cow::Borrowed(&json[key_start + 1..s.i - 1])
+            };
+            s.ws();
+            if s.peek() != b':' {
+                return None;
+            }
+            s.i += 1;
+            s.ws();
+            let value_start = s.i;
+            let object_field = matches!(key.as_ref(), "properties" | "traits" | "context");
+            let own = if object_field { l.max_keys } else { usize::MAX };
+            let violation = s.value(l, own)?;
+            if shape.is_none() {
+                shape = violation.map(|r| (fields.len(), r));
+            }
+            if fields.len() >= l.max_keys {
+                return Some(Scan::TooManyKeys);
+            }
+            fields.push((key, &json[value_start..s.i]));
+            s.ws();
+            match s.peek() {
+                b',' => {
+                    s.i += 1;
+                    s.ws();
+                }
+                b'}' => {
+                    s.i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    s.ws();
+    if s.i != json.len() {
+        return None;
+    }
+    for (n, (k, _)) in fields.iter().enumerate().skip(1) {
+        if fields[..n].iter().any(|(p, _)| p == k) {
+            return Some(Scan::Duplicate);
+        }
+    }
+    Some(Scan::Fields { fields, shape })
+}
