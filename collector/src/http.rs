@@ -2,13 +2,22 @@
 //! route -> size limit (Content-Length) -> auth -> media type -> read body (timeout, size
 //! limit) -> content decoding (capped) -> [`crate::ingest`] -> response.
 //!
+//! Before the size limit come the edge checks ([`crate::edge`]): the per-address rate limit
+//! (429), the concurrency limit (503); after auth, the project's app-id/origin allow-lists
+//! (403) and the per-key rate limit (429).
+//!
 //! Every refusal is an [`ErrorBody`] with the status of its [`RequestError`], counted in
-//! [`Metrics`]; 503 carries `Retry-After`. CORS is open (`*`) so web pages can send and read
-//! answers; origin allow-lists belong to the edge work.
+//! [`Metrics`]; 503 and 429 carry `Retry-After`. CORS answers follow the project's origin
+//! allow-list (an unrestricted project answers `*`, never with credentials).
+//!
+//! Operators: `GET /healthz` (alias `/health`) is liveness; `GET /readyz` is 503 while
+//! draining, while the writer queue is nearly full, or when the data directory cannot be
+//! written; `GET /metrics` is Prometheus text.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
@@ -23,17 +32,72 @@ use maidian_protocol::{ErrorBody, Limits, MessageType, RequestError};
 use crate::auth;
 use crate::clock::Clock;
 use crate::decode;
-use crate::ingest::{Pipeline, ProjectState, Refusal, RequestMeta};
+use crate::edge::{Cors, Keys, Proxies, RateLimits};
+use crate::ingest::{Pipeline, Refusal, RequestMeta};
 use crate::metrics::Metrics;
 
 /// Seconds a client should wait after a 503.
 pub const RETRY_AFTER_SECS: u64 = 1;
 
+/// What `/readyz` checks.
+#[derive(Debug)]
+pub struct Readiness {
+    /// Set on SIGTERM/SIGINT.
+    pub draining: AtomicBool,
+    /// The data directory (probed by writing a small file).
+    pub data_dir: PathBuf,
+    /// The probe file's name (per instance, so instances sharing a disk do not collide).
+    pub probe_name: String,
+    /// Test hook: while it exists (and does not say `stall:`), the directory counts as
+    /// unwritable, like the writer's writes.
+    pub fault_file: Option<PathBuf>,
+    /// Not ready at or above this many queued writer requests.
+    pub queue_high: u64,
+}
+
+impl Readiness {
+    /// `Err(reason)` when the load balancer should stop sending.
+    pub async fn check(&self, metrics: &Metrics) -> Result<(), String> {
+        if self.draining.load(Relaxed) {
+            return Err("draining".into());
+        }
+        let queued = metrics.writer_queued.load(Relaxed);
+        if queued >= self.queue_high {
+            return Err(format!("writer queue saturated ({queued} queued)"));
+        }
+        let probe = self.data_dir.join(&self.probe_name);
+        let fault = self.fault_file.clone();
+        let written = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            if let Some(f) = fault
+                && let Ok(text) = std::fs::read_to_string(f)
+                && !text.trim().starts_with("stall:")
+            {
+                return Err(std::io::Error::other(
+                    "injected failure (fault file present)",
+                ));
+            }
+            std::fs::write(&probe, b"ok\n")?;
+            std::fs::remove_file(&probe)
+        })
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        written.map_err(|e| format!("data directory not writable: {e}"))
+    }
+}
+
 /// Everything a request handler needs.
 #[derive(Debug)]
 pub struct App {
-    /// Projects by write key.
-    pub by_key: HashMap<String, Arc<ProjectState>>,
+    /// Write keys → projects and their policies.
+    pub keys: Keys,
+    /// Trusted proxies.
+    pub proxies: Proxies,
+    /// Token buckets.
+    pub rate_limits: RateLimits,
+    /// Ingest requests at once.
+    pub concurrency: tokio::sync::Semaphore,
+    /// Readiness checks.
+    pub readiness: Readiness,
     /// The pipeline.
     pub pipeline: Pipeline,
     /// Counters.
@@ -46,15 +110,6 @@ pub struct App {
 
 type Resp = Response<Full<Bytes>>;
 
-fn with_common(mut r: Resp) -> Resp {
-    let h = r.headers_mut();
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    r
-}
-
 fn json(status: StatusCode, body: Vec<u8>) -> Resp {
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = status;
@@ -62,22 +117,40 @@ fn json(status: StatusCode, body: Vec<u8>) -> Resp {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    with_common(r)
+    r
+}
+
+fn text(status: StatusCode, body: String) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    r
 }
 
 /// The error response for `e`.
 pub fn refuse(metrics: &Metrics, e: RequestError, message: impl Into<String>) -> Resp {
+    refuse_after(metrics, e, message, RETRY_AFTER_SECS)
+}
+
+/// The error response for `e`; a 503 or 429 says `Retry-After: retry_after`.
+pub fn refuse_after(
+    metrics: &Metrics,
+    e: RequestError,
+    message: impl Into<String>,
+    retry_after: u64,
+) -> Resp {
     metrics.refused(e);
     let mut body = ErrorBody::new(e, message);
     let retry = matches!(e, RequestError::Unavailable | RequestError::RateLimited);
     if retry {
-        body.retry_after = Some(RETRY_AFTER_SECS);
+        body.retry_after = Some(retry_after);
     }
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut r = json(status, serde_json::to_vec(&body).unwrap_or_default());
     if retry {
         r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
     }
     if e == RequestError::MethodNotAllowed {
         r.headers_mut()
@@ -130,26 +203,37 @@ fn header_str(req: &Request<Incoming>, name: header::HeaderName) -> Option<&str>
 pub async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Resp {
     let received_at = app.clock.now_ms();
     let m = &*app.metrics;
+    let origin = req.headers().get(header::ORIGIN).cloned();
     let path = req.uri().path();
     if let Some(implied) = route(path) {
-        match *req.method() {
+        let mut cors = Cors::for_any(app.keys.policies(), origin.as_ref());
+        let mut r = match *req.method() {
             Method::POST => {
                 m.requests_in_flight.fetch_add(1, Relaxed);
-                let r = ingest(&app, req, peer, implied, received_at).await;
+                let r = ingest(&app, req, peer, implied, received_at, &mut cors).await;
                 m.requests_in_flight.fetch_sub(1, Relaxed);
-                return r;
+                r
             }
-            Method::OPTIONS => return preflight(),
-            _ => return refuse(m, RequestError::MethodNotAllowed, "use POST"),
-        }
+            Method::OPTIONS => preflight(&app, &req, &mut cors),
+            _ => refuse(m, RequestError::MethodNotAllowed, "use POST"),
+        };
+        cors.apply(r.headers_mut());
+        return r;
     }
     match (req.method(), path) {
-        (&Method::GET, "/health") => {
-            let mut r = Response::new(Full::new(Bytes::from_static(b"ok\n")));
-            r.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-            r
-        }
+        (&Method::GET, "/healthz" | "/health") => text(StatusCode::OK, "ok\n".into()),
+        (&Method::GET, "/readyz") => match app.readiness.check(m).await {
+            Ok(()) => text(StatusCode::OK, "ready\n".into()),
+            Err(why) => {
+                let mut r = text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("not ready: {why}\n"),
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+                r
+            }
+        },
         (&Method::GET, "/metrics") => {
             let mut r = Response::new(Full::new(Bytes::from(m.render())));
             r.headers_mut().insert(
@@ -162,8 +246,23 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> 
     }
 }
 
-fn preflight() -> Resp {
-    let mut r = with_common(Response::new(Full::new(Bytes::new())));
+/// A CORS preflight. With `?key=` the key's project decides, else any project that allows the
+/// origin. A refused origin gets 403 without CORS headers, so the browser stops there.
+fn preflight(app: &App, req: &Request<Incoming>, cors: &mut Cors) -> Resp {
+    let origin = req.headers().get(header::ORIGIN);
+    if let Some(key) = auth::query_param(req.uri().query(), "key")
+        && let Some(found) = app.keys.lookup(&key)
+    {
+        *cors = Cors::for_policy(&found.policy, origin);
+    }
+    if origin.is_some() && !cors.allowed() {
+        return refuse(
+            &app.metrics,
+            RequestError::ForbiddenOrigin,
+            "this origin may not send events",
+        );
+    }
+    let mut r = Response::new(Full::new(Bytes::new()));
     *r.status_mut() = StatusCode::NO_CONTENT;
     let h = r.headers_mut();
     h.insert(
@@ -187,8 +286,27 @@ async fn ingest(
     peer: SocketAddr,
     implied: Option<MessageType>,
     received_at: i64,
+    cors: &mut Cors,
 ) -> Resp {
     let m = &*app.metrics;
+    let client_ip = app.proxies.client_ip(peer.ip(), req.headers());
+    if let Err(l) = app.rate_limits.check_ip(client_ip) {
+        m.rate_limited_ip.fetch_add(1, Relaxed);
+        return refuse_after(
+            m,
+            RequestError::RateLimited,
+            "too many requests from this address",
+            l.retry_after_secs,
+        );
+    }
+    let Ok(_permit) = app.concurrency.try_acquire() else {
+        m.concurrency_refused.fetch_add(1, Relaxed);
+        return refuse(
+            m,
+            RequestError::Unavailable,
+            "too many requests in progress",
+        );
+    };
     let limits: &Limits = &app.pipeline.limits;
     let declared = header_str(&req, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limits.max_body_bytes as u64) {
@@ -209,9 +327,27 @@ async fn ingest(
             );
         }
     };
-    let Some(project) = app.by_key.get(key.as_ref()).cloned() else {
+    let Some(found) = app.keys.lookup(&key) else {
         return refuse(m, RequestError::InvalidWriteKey, "unknown write key");
     };
+    *cors = Cors::for_policy(&found.policy, req.headers().get(header::ORIGIN));
+    if !found.policy.admits(req.headers()) {
+        return refuse(
+            m,
+            RequestError::ForbiddenOrigin,
+            "this app id or origin may not send to this project",
+        );
+    }
+    if let Err(l) = app.rate_limits.check_key(found.index) {
+        m.rate_limited_key.fetch_add(1, Relaxed);
+        return refuse_after(
+            m,
+            RequestError::RateLimited,
+            "too many requests for this write key",
+            l.retry_after_secs,
+        );
+    }
+    let project = found.project;
     let hint = match media_hint(header_str(&req, header::CONTENT_TYPE)) {
         Ok(h) => h,
         Err(e) => {
@@ -221,7 +357,7 @@ async fn ingest(
     let encoding_header = header_str(&req, header::CONTENT_ENCODING).map(str::to_owned);
     let compression = auth::query_param(query, "compression").map(|c| c.into_owned());
     let user_agent = header_str(&req, header::USER_AGENT).map(str::to_owned);
-    let ip = peer.ip().to_string();
+    let ip = client_ip.to_string();
 
     let body = Limited::new(req.into_body(), limits.max_body_bytes);
     let bytes = match tokio::time::timeout(app.read_timeout, body.collect()).await {

@@ -5,7 +5,9 @@
 //! on disk. See docs/COLLECTOR.md for the design, durability argument and benchmarks.
 //!
 //! Modules, one job each:
-//! - [`config`]: flags and their validation.
+//! - [`config`]: file, environment and flags, layered and validated.
+//! - [`edge`]: write keys (constant time), allow-lists, CORS, client address behind trusted
+//!   proxies, rate limits.
 //! - [`clock`]: wall clock (with a test offset).
 //! - [`http`]: routing, limits, auth/decoding stages, responses; [`server`]: accept loop and
 //!   graceful connection shutdown; [`shutdown`]: signals.
@@ -20,6 +22,7 @@ pub mod clock;
 pub mod config;
 pub mod decode;
 pub mod dedup;
+pub mod edge;
 pub mod http;
 pub mod idlog;
 pub mod ingest;
@@ -33,6 +36,8 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tracing::info;
@@ -111,13 +116,20 @@ pub async fn run(
         clock,
         metrics.clone(),
     )?;
-    let by_key = config
-        .projects
-        .iter()
-        .filter_map(|p| Some((p.write_key.clone(), by_name.get(&p.name)?.clone())))
-        .collect();
+    let keys = edge::Keys::new(&config.projects, |name| by_name.get(name).cloned());
     let app = Arc::new(http::App {
-        by_key,
+        keys,
+        proxies: edge::Proxies::new(config.trusted_proxies.clone()),
+        rate_limits: edge::RateLimits::new(config.key_rate, config.ip_rate),
+        concurrency: tokio::sync::Semaphore::new(config.max_concurrent_requests),
+        readiness: http::Readiness {
+            draining: false.into(),
+            data_dir: config.data_dir.clone(),
+            probe_name: format!(".readyz-{}", config.collector_id),
+            fault_file: config.fault_file.clone(),
+            // Not ready once 90% of the queue is taken, so the balancer backs off before 503s.
+            queue_high: ((config.queue_depth as u64 * 9).div_ceil(10)).max(1),
+        },
         pipeline: Pipeline::new(
             config.limits,
             config.collector_id.clone(),
@@ -129,18 +141,46 @@ pub async fn run(
         clock,
         read_timeout: config.read_timeout,
     });
+    // Full buckets are forgotten once a minute, so many client addresses cost no memory.
+    let housekeeping = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                app.rate_limits.housekeeping();
+            }
+        })
+    };
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     info!(%addr, data_dir = %config.data_dir.display(), collector_id = %config.collector_id, "listening");
     on_ready(addr);
+    // On the signal: fail /readyz at once, keep serving for the drain delay (the balancer
+    // notices and stops sending), then stop accepting and let connections finish.
+    let drain_delay = config.drain_delay;
+    let draining_app = app.clone();
+    let drained = async move {
+        shutdown.await;
+        draining_app.readiness.draining.store(true, Relaxed);
+        draining_app.metrics.draining.store(1, Relaxed);
+        if !drain_delay.is_zero() {
+            info!(?drain_delay, "draining: /readyz fails; still serving");
+            tokio::time::sleep(drain_delay).await;
+        }
+    };
     server::serve(
         listener,
         app,
-        config.read_timeout,
-        config.shutdown_grace,
-        shutdown,
+        server::Limits {
+            header_timeout: config.read_timeout,
+            grace: config.shutdown_grace,
+            max_connections: config.max_connections,
+        },
+        drained,
     )
     .await;
+    housekeeping.abort();
     info!("connections drained; sealing files");
     sink.shutdown().await;
     let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;

@@ -10,6 +10,7 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let (check, print) = (cli.check_config, cli.print_config);
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -24,6 +25,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if print {
+        print!("{}", config.to_toml());
+    }
+    if check {
+        println!("config ok");
+    }
+    if check || print {
+        return ExitCode::SUCCESS;
+    }
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     rt.enable_all();
     if let Some(w) = config.workers {

@@ -39,6 +39,20 @@ pub struct Metrics {
     pub dedup_compact_ids: AtomicU64,
     /// Remembered ids (gauge), text form.
     pub dedup_text_ids: AtomicU64,
+    /// Requests queued for the writer (gauge).
+    pub writer_queued: AtomicU64,
+    /// Open client connections (gauge).
+    pub connections_open: AtomicU64,
+    /// Connections accepted.
+    pub connections_total: AtomicU64,
+    /// Requests refused 429, by limiter: write key.
+    pub rate_limited_key: AtomicU64,
+    /// Requests refused 429, by limiter: client address.
+    pub rate_limited_ip: AtomicU64,
+    /// Requests refused 503 because the concurrency limit was reached.
+    pub concurrency_refused: AtomicU64,
+    /// 1 while draining after SIGTERM (gauge).
+    pub draining: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -60,6 +74,13 @@ impl Default for Metrics {
             requests_in_flight: AtomicU64::new(0),
             dedup_compact_ids: AtomicU64::new(0),
             dedup_text_ids: AtomicU64::new(0),
+            writer_queued: AtomicU64::new(0),
+            connections_open: AtomicU64::new(0),
+            connections_total: AtomicU64::new(0),
+            rate_limited_key: AtomicU64::new(0),
+            rate_limited_ip: AtomicU64::new(0),
+            concurrency_refused: AtomicU64::new(0),
+            draining: AtomicU64::new(0),
         }
     }
 }
@@ -161,6 +182,48 @@ impl Metrics {
             "Remembered ids, text form.",
             "gauge",
             &self.dedup_text_ids,
+        );
+        one(
+            "writer_queue_depth",
+            "Requests queued for the writer.",
+            "gauge",
+            &self.writer_queued,
+        );
+        one(
+            "connections_open",
+            "Open client connections.",
+            "gauge",
+            &self.connections_open,
+        );
+        one(
+            "connections_total",
+            "Connections accepted.",
+            "counter",
+            &self.connections_total,
+        );
+        one(
+            "rate_limited_key_total",
+            "Requests refused 429 by the per-write-key limit.",
+            "counter",
+            &self.rate_limited_key,
+        );
+        one(
+            "rate_limited_ip_total",
+            "Requests refused 429 by the per-client-address limit.",
+            "counter",
+            &self.rate_limited_ip,
+        );
+        one(
+            "concurrency_refused_total",
+            "Requests refused 503 at the concurrency limit.",
+            "counter",
+            &self.concurrency_refused,
+        );
+        one(
+            "draining",
+            "1 while draining after SIGTERM/SIGINT.",
+            "gauge",
+            &self.draining,
         );
         let _ = writeln!(
             o,

@@ -114,6 +114,7 @@ enum Msg {
 #[derive(Debug, Clone)]
 pub struct SinkHandle {
     tx: SyncSender<Msg>,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Msg {
@@ -128,9 +129,14 @@ impl std::fmt::Debug for Msg {
 impl SinkHandle {
     /// Queues an append without waiting.
     pub fn submit(&self, a: Append) -> Result<(), SubmitError> {
-        self.tx.try_send(Msg::Append(a)).map_err(|e| match e {
-            TrySendError::Full(_) => SubmitError::Full,
-            TrySendError::Disconnected(_) => SubmitError::Closed,
+        // Counted before the send so the writer's decrement can never run first.
+        self.metrics.writer_queued.fetch_add(1, Relaxed);
+        self.tx.try_send(Msg::Append(a)).map_err(|e| {
+            self.metrics.writer_queued.fetch_sub(1, Relaxed);
+            match e {
+                TrySendError::Full(_) => SubmitError::Full,
+                TrySendError::Disconnected(_) => SubmitError::Closed,
+            }
         })
     }
 
@@ -170,6 +176,7 @@ pub fn start(
                 }
             }
         })?;
+    let handle_metrics = metrics.clone();
     let writer = Writer {
         cfg,
         clock,
@@ -192,7 +199,13 @@ pub fn start(
                 let _ = done.send(());
             }
         })?;
-    Ok((SinkHandle { tx }, handle))
+    Ok((
+        SinkHandle {
+            tx,
+            metrics: handle_metrics,
+        },
+        handle,
+    ))
 }
 
 type FileKey = (Arc<str>, Stream);
@@ -271,8 +284,10 @@ impl Writer {
             let mut group = Vec::new();
             let mut bytes = 0;
             let mut shutdown = None;
+            let queued = &self.metrics.writer_queued;
             let mut push = |m: Msg, group: &mut Vec<Append>, bytes: &mut usize| match m {
                 Msg::Append(a) => {
+                    queued.fetch_sub(1, Relaxed);
                     *bytes += a.events.len() + a.rejected.len();
                     group.push(a);
                 }
@@ -293,6 +308,7 @@ impl Writer {
                 // Anything queued after the shutdown request is refused.
                 while let Ok(m) = rx.try_recv() {
                     if let Msg::Append(a) = m {
+                        self.metrics.writer_queued.fetch_sub(1, Relaxed);
                         let _ = a.reply.send(Err(WriteError::ShuttingDown));
                     }
                 }

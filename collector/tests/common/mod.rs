@@ -77,9 +77,28 @@ impl Server {
         Self::start_args(data, args)
     }
 
+    /// Starts the binary with `--data-dir data`, extra flags and environment variables.
+    pub fn start_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut args: Vec<String> = vec![
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--data-dir".into(),
+            data.display().to_string(),
+            "--collector-id".into(),
+            "t1".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Self::spawn(data, args, env)
+    }
+
     fn start_args(data: &Path, args: Vec<String>) -> Self {
+        Self::spawn(data, args, &[])
+    }
+
+    fn spawn(data: &Path, args: Vec<String>, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_maidian-collector"))
             .args(&args)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -119,6 +138,28 @@ impl Server {
         let (data, args) = (self.data.clone(), self.args.clone());
         self.stop();
         Self::start_args(&data, args)
+    }
+
+    /// Sends SIGTERM without waiting.
+    pub fn sigterm(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    /// Waits for a clean exit (after [`Server::sigterm`]).
+    pub fn wait_exit(mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(s) = self.child.try_wait().expect("wait") {
+                assert!(s.success(), "collector exited with {s}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "collector did not stop");
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// SIGTERM, then waits for a clean exit.
