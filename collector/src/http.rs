@@ -271,7 +271,9 @@ fn preflight(app: &App, req: &Request<Incoming>, cors: &mut Cors) -> Resp {
     );
     h.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("authorization, content-type, content-encoding, x-write-key"),
+        HeaderValue::from_static(
+            "authorization, content-type, content-encoding, x-write-key, x-maidian-device",
+        ),
     );
     h.insert(
         header::ACCESS_CONTROL_MAX_AGE,

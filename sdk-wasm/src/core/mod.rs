@@ -56,6 +56,10 @@ use queue::Queue;
 use scheduler::{Policy, Scheduler, Verdict};
 use state::{Counters, State, local_day};
 
+/// Request header carrying the device's anonymous id as a load-balancer routing key; also sent
+/// as `?device=` when the id is URL-safe (it is for the SDK's own UUIDs).
+pub const DEVICE_HEADER: &str = "X-Maidian-Device";
+
 /// What the host hands over at start.
 #[derive(Debug, Clone, Default)]
 pub struct Init {
@@ -558,11 +562,26 @@ impl Core {
         let batch_id = self.sched.start(now, taken.events);
         self.stats.requests += 1;
         self.stats.wire_bytes += body.len() as u64;
+        // The device id rides along as a load-balancer routing key (header, and query for
+        // proxies that hash on it), so one device's retries reach the same collector and that
+        // collector's dedup holds. See examples/deploy/nginx.conf.
+        let mut url = self.url.clone();
+        let mut headers = self.headers.clone();
+        if let Some(device) = self.state.anonymous_id.as_deref() {
+            headers.insert(DEVICE_HEADER.into(), device.into());
+            if device
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            {
+                url.push_str("?device=");
+                url.push_str(device);
+            }
+        }
         self.effects.push(Effect::Send {
             batch_id,
-            url: self.url.clone(),
+            url,
             body,
-            headers: self.headers.clone(),
+            headers,
             events: taken.events as u32,
         });
     }

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::{Config, Core, Effect, Init, LaunchOptions, Level, PageView};
 
@@ -32,6 +32,10 @@ pub struct Request {
     pub events: Vec<Value>,
     /// `sentAt` of the envelope.
     pub sent_at: String,
+    /// The URL posted to.
+    pub url: String,
+    /// The request headers.
+    pub headers: Map<String, Value>,
 }
 
 impl Request {
@@ -239,13 +243,21 @@ impl Sim {
             Effect::Remove { key } => {
                 self.storage.remove(&key);
             }
-            Effect::Send { batch_id, body, .. } => {
+            Effect::Send {
+                batch_id,
+                body,
+                url,
+                headers,
+                ..
+            } => {
                 let (events, sent_at) = decode(&body);
                 let r = Request {
                     batch_id,
                     body,
                     events,
                     sent_at,
+                    url,
+                    headers,
                 };
                 self.requests.push(r.clone());
                 self.outbox.push_back(r);

@@ -959,3 +959,28 @@ fn two_devices_same_millisecond_different_ids() {
     let all = all_sent_ids(&a);
     assert!(all.is_empty());
 }
+
+// ------------------------------------------------------------------ routing key
+
+#[test]
+fn requests_carry_the_device_id_for_load_balancer_hashing() {
+    let mut sim = Sim::new(cfg());
+    launch(&mut sim);
+    track(&mut sim, "add_to_cart");
+    sim.call(|c, now| c.flush(now));
+    let anon = sim
+        .requests
+        .first()
+        .and_then(|r| r.events.first())
+        .and_then(|e| e["anonymousId"].as_str())
+        .map(str::to_owned)
+        .expect("a request with an anonymous id");
+    for r in &sim.requests {
+        assert_eq!(r.headers[DEVICE_HEADER], anon.as_str());
+        assert_eq!(
+            r.url,
+            format!("https://t.example.com/v1/batch?device={anon}")
+        );
+        assert_eq!(r.headers["X-Write-Key"], "wk");
+    }
+}
