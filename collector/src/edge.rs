@@ -182,6 +182,53 @@ impl Keys {
     }
 }
 
+/// The reloadable part of the edge: keys (with their projects' allow-lists and CORS policy),
+/// trusted proxies and rate limiters. Swapped as a whole on SIGHUP; a request works with the
+/// snapshot it took at its start.
+#[derive(Debug)]
+pub struct Edge {
+    /// Write keys → projects and their policies.
+    pub keys: Keys,
+    /// Trusted proxies.
+    pub proxies: Proxies,
+    /// Token buckets (kept across a reload unless the rates or the key list changed).
+    pub rate_limits: Arc<RateLimits>,
+    /// The rates `rate_limits` was built with.
+    pub rates: (Option<Rate>, Option<Rate>),
+    /// The keys, in table order, `rate_limits` was built for (its key buckets are by index).
+    pub key_list: Vec<String>,
+}
+
+impl Edge {
+    /// Builds the edge for `projects`; reuses `prev`'s rate limiters when the rates and the
+    /// key list are unchanged, so a reload does not hand out a fresh burst.
+    pub fn new(
+        projects: &[Project],
+        state: impl Fn(&str) -> Option<Arc<ProjectState>>,
+        trusted: Vec<IpNet>,
+        rates: (Option<Rate>, Option<Rate>),
+        prev: Option<&Edge>,
+    ) -> Self {
+        let keys = Keys::new(projects, state);
+        let key_list: Vec<String> = keys
+            .entries
+            .iter()
+            .map(|e| String::from_utf8_lossy(&e.key).into_owned())
+            .collect();
+        let rate_limits = match prev {
+            Some(p) if p.rates == rates && p.key_list == key_list => p.rate_limits.clone(),
+            _ => Arc::new(RateLimits::new(rates.0, rates.1)),
+        };
+        Self {
+            keys,
+            proxies: Proxies::new(trusted),
+            rate_limits,
+            rates,
+            key_list,
+        }
+    }
+}
+
 /// How to answer CORS for a request with `origin`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cors {

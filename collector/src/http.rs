@@ -16,9 +16,9 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -32,7 +32,7 @@ use maidian_protocol::{ErrorBody, Limits, MessageType, RequestError};
 use crate::auth;
 use crate::clock::Clock;
 use crate::decode;
-use crate::edge::{Cors, Keys, Proxies, RateLimits};
+use crate::edge::{Cors, Edge};
 use crate::ingest::{Pipeline, Refusal, RequestMeta};
 use crate::metrics::Metrics;
 
@@ -88,12 +88,8 @@ impl Readiness {
 /// Everything a request handler needs.
 #[derive(Debug)]
 pub struct App {
-    /// Write keys → projects and their policies.
-    pub keys: Keys,
-    /// Trusted proxies.
-    pub proxies: Proxies,
-    /// Token buckets.
-    pub rate_limits: RateLimits,
+    /// Keys, policies, trusted proxies and rate limits; replaced as a whole on reload.
+    pub edge: RwLock<Arc<Edge>>,
     /// Ingest requests at once.
     pub concurrency: tokio::sync::Semaphore,
     /// Readiness checks.
@@ -106,6 +102,18 @@ pub struct App {
     pub clock: Clock,
     /// Body read timeout.
     pub read_timeout: Duration,
+}
+
+impl App {
+    /// The current edge snapshot.
+    pub fn edge(&self) -> Arc<Edge> {
+        self.edge.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Installs a new edge; requests in flight finish with the one they took.
+    pub fn swap_edge(&self, edge: Arc<Edge>) {
+        *self.edge.write().unwrap_or_else(|p| p.into_inner()) = edge;
+    }
 }
 
 type Resp = Response<Full<Bytes>>;
@@ -206,7 +214,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> 
     let origin = req.headers().get(header::ORIGIN).cloned();
     let path = req.uri().path();
     if let Some(implied) = route(path) {
-        let mut cors = Cors::for_any(app.keys.policies(), origin.as_ref());
+        let mut cors = Cors::for_any(app.edge().keys.policies(), origin.as_ref());
         let mut r = match *req.method() {
             Method::POST => {
                 m.requests_in_flight.fetch_add(1, Relaxed);
@@ -251,7 +259,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> 
 fn preflight(app: &App, req: &Request<Incoming>, cors: &mut Cors) -> Resp {
     let origin = req.headers().get(header::ORIGIN);
     if let Some(key) = auth::query_param(req.uri().query(), "key")
-        && let Some(found) = app.keys.lookup(&key)
+        && let Some(found) = app.edge().keys.lookup(&key)
     {
         *cors = Cors::for_policy(&found.policy, origin);
     }
@@ -291,8 +299,10 @@ async fn ingest(
     cors: &mut Cors,
 ) -> Resp {
     let m = &*app.metrics;
-    let client_ip = app.proxies.client_ip(peer.ip(), req.headers());
-    if let Err(l) = app.rate_limits.check_ip(client_ip) {
+    // One snapshot for the whole request: a reload in the middle does not mix two configs.
+    let edge = app.edge();
+    let client_ip = edge.proxies.client_ip(peer.ip(), req.headers());
+    if let Err(l) = edge.rate_limits.check_ip(client_ip) {
         m.rate_limited_ip.fetch_add(1, Relaxed);
         return refuse_after(
             m,
@@ -329,7 +339,7 @@ async fn ingest(
             );
         }
     };
-    let Some(found) = app.keys.lookup(&key) else {
+    let Some(found) = edge.keys.lookup(&key) else {
         return refuse(m, RequestError::InvalidWriteKey, "unknown write key");
     };
     *cors = Cors::for_policy(&found.policy, req.headers().get(header::ORIGIN));
@@ -340,7 +350,7 @@ async fn ingest(
             "this app id or origin may not send to this project",
         );
     }
-    if let Err(l) = app.rate_limits.check_key(found.index) {
+    if let Err(l) = edge.rate_limits.check_key(found.index) {
         m.rate_limited_key.fetch_add(1, Relaxed);
         return refuse_after(
             m,

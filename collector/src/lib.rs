@@ -16,6 +16,7 @@
 //! - [`dedup`]: the exact, bounded, windowed id set (sans-IO); [`idlog`]: its on-disk log.
 //! - [`sink`]: the group-committing writer, rotation policy, sealing, recovery.
 //! - [`metrics`]: counters for every outcome and limit.
+//! - [`reload`]: SIGHUP reload of projects, keys, allow-lists, CORS, rates, trusted proxies.
 
 pub mod auth;
 pub mod clock;
@@ -27,6 +28,7 @@ pub mod http;
 pub mod idlog;
 pub mod ingest;
 pub mod metrics;
+pub mod reload;
 pub mod server;
 pub mod shutdown;
 pub mod sink;
@@ -43,7 +45,7 @@ use tokio::net::TcpListener;
 use tracing::info;
 
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Cli, Config};
 use crate::ingest::{Pipeline, ProjectState};
 use crate::metrics::Metrics;
 use crate::sink::partition::IDS_DIR;
@@ -54,6 +56,17 @@ use crate::sink::{SinkConfig, recovery};
 /// drains connections and seals every file.
 pub async fn run(
     config: Config,
+    on_ready: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    run_reloadable(config, None, on_ready, shutdown).await
+}
+
+/// [`run`], and with `reload_from` (the flags and environment the configuration was built
+/// from) the configuration is re-read on SIGHUP: see [`reload`].
+pub async fn run_reloadable(
+    config: Config,
+    reload_from: Option<Cli>,
     on_ready: impl FnOnce(SocketAddr),
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
@@ -116,11 +129,10 @@ pub async fn run(
         clock,
         metrics.clone(),
     )?;
-    let keys = edge::Keys::new(&config.projects, |name| by_name.get(name).cloned());
+    let projects = Arc::new(reload::Projects::new(by_name));
+    let edge = reload::build_edge(&config, &projects, None);
     let app = Arc::new(http::App {
-        keys,
-        proxies: edge::Proxies::new(config.trusted_proxies.clone()),
-        rate_limits: edge::RateLimits::new(config.key_rate, config.ip_rate),
+        edge: std::sync::RwLock::new(Arc::new(edge)),
         concurrency: tokio::sync::Semaphore::new(config.max_concurrent_requests),
         readiness: http::Readiness {
             draining: false.into(),
@@ -148,10 +160,19 @@ pub async fn run(
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tick.tick().await;
-                app.rate_limits.housekeeping();
+                app.edge().rate_limits.housekeeping();
             }
         })
     };
+    let reloader = reload_from.and_then(|cli| {
+        let r = Arc::new(reload::Reloader::new(
+            cli,
+            config.clone(),
+            projects.clone(),
+            clock,
+        ));
+        reload::spawn_on_sighup(r, app.clone())
+    });
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     info!(%addr, data_dir = %config.data_dir.display(), collector_id = %config.collector_id, "listening");
@@ -181,6 +202,9 @@ pub async fn run(
     )
     .await;
     housekeeping.abort();
+    if let Some(r) = reloader {
+        r.abort();
+    }
     info!("connections drained; sealing files");
     sink.shutdown().await;
     let _ = tokio::task::spawn_blocking(move || writer_thread.join()).await;

@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    let reload_from = cli.clone();
     let config = match Config::from_cli(cli) {
         Ok(c) => c,
         Err(e) => {
@@ -46,8 +47,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = rt.block_on(maidian_collector::run(
+    let result = rt.block_on(maidian_collector::run_reloadable(
         config,
+        Some(reload_from),
         |addr| {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "listening on {addr}");

@@ -53,6 +53,10 @@ pub struct Metrics {
     pub concurrency_refused: AtomicU64,
     /// 1 while draining after SIGTERM (gauge).
     pub draining: AtomicU64,
+    /// Successful SIGHUP reloads.
+    pub config_reloads: AtomicU64,
+    /// Failed SIGHUP reloads (the previous configuration was kept).
+    pub config_reload_failures: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -71,6 +75,8 @@ impl Default for Metrics {
             write_errors: AtomicU64::new(0),
             files_sealed: AtomicU64::new(0),
             torn_lines_cut: AtomicU64::new(0),
+            config_reloads: AtomicU64::new(0),
+            config_reload_failures: AtomicU64::new(0),
             requests_in_flight: AtomicU64::new(0),
             dedup_compact_ids: AtomicU64::new(0),
             dedup_text_ids: AtomicU64::new(0),
@@ -164,6 +170,18 @@ impl Metrics {
             "Torn lines cut by recovery.",
             "counter",
             &self.torn_lines_cut,
+        );
+        one(
+            "config_reloads_total",
+            "Successful SIGHUP configuration reloads.",
+            "counter",
+            &self.config_reloads,
+        );
+        one(
+            "config_reload_failures_total",
+            "Failed SIGHUP reloads (previous configuration kept).",
+            "counter",
+            &self.config_reload_failures,
         );
         one(
             "requests_in_flight",

@@ -474,3 +474,83 @@ fn concurrency_and_connection_limits() {
     b.read_to_end(&mut raw).unwrap();
     assert!(String::from_utf8_lossy(&raw).starts_with("HTTP/1.1 200"));
 }
+
+/// SIGHUP reloads projects and keys from the file: key A is replaced by key B without a
+/// restart, a keep-alive connection opened before the reload keeps working, and an invalid
+/// file keeps the previous keys.
+#[test]
+fn sighup_reloads_keys_and_keeps_connections() {
+    let dir = TempDir::new("reload");
+    let file = dir.path().join("collector.toml");
+    let conf = |key: &str| format!("[[projects]]\nname = \"app\"\nwrite_keys = [\"{key}\"]\n");
+    std::fs::write(&file, conf("key-a")).unwrap();
+    let data = dir.path().join("data");
+    let s = Server::start(&data, &["--config", file.to_str().unwrap()]);
+    assert_eq!(post_key(&s, "key-a", &[], 1).status, 200);
+    assert_eq!(post_key(&s, "key-b", &[], 2).status, 401);
+
+    let mut conn = KeepAlive::connect(s.addr);
+    let body = batch(&ids(3, 1));
+    let h = [
+        ("x-write-key", "key-a"),
+        ("content-type", "application/json"),
+    ];
+    assert_eq!(conn.post("/v1/batch", &h, body.as_bytes()).status, 200);
+
+    std::fs::write(&file, conf("key-b")).unwrap();
+    s.sighup();
+    let mut n = 10;
+    wait_until(
+        "key-b accepted after SIGHUP",
+        Duration::from_secs(20),
+        || {
+            n += 1;
+            post_key(&s, "key-b", &[], n).status == 200
+        },
+    );
+    assert_eq!(post_key(&s, "key-a", &[], 100).status, 401);
+    // The connection from before the reload is still open and sees the new keys.
+    let body = batch(&ids(101, 1));
+    let hb = [
+        ("x-write-key", "key-b"),
+        ("content-type", "application/json"),
+    ];
+    assert_eq!(conn.post("/v1/batch", &hb, body.as_bytes()).status, 200);
+
+    // An invalid file keeps the previous configuration (and the failure is counted).
+    std::fs::write(&file, "[[projects]]\nname = \"app\"\nwrite_keys = [").unwrap();
+    s.sighup();
+    let metrics = || request(s.addr, "GET", "/metrics", &[], b"").body;
+    wait_until(
+        "the failed reload is counted",
+        Duration::from_secs(20),
+        || metrics().contains("config_reload_failures_total 1"),
+    );
+    assert_eq!(post_key(&s, "key-b", &[], 200).status, 200);
+    assert_eq!(post_key(&s, "key-a", &[], 201).status, 401);
+    let body = batch(&ids(202, 1));
+    assert_eq!(conn.post("/v1/batch", &hb, body.as_bytes()).status, 200);
+
+    // A valid file that adds a project: its key works after the next SIGHUP.
+    std::fs::write(
+        &file,
+        format!(
+            "{}[[projects]]\nname = \"other\"\nwrite_keys = [\"key-c\"]\n",
+            conf("key-b")
+        ),
+    )
+    .unwrap();
+    s.sighup();
+    wait_until(
+        "key-c (new project) accepted",
+        Duration::from_secs(20),
+        || {
+            n += 1;
+            post_key(&s, "key-c", &[], 300 + n).status == 200
+        },
+    );
+    assert_eq!(post_key(&s, "key-b", &[], 500).status, 200);
+    drop(conn);
+    s.stop();
+    assert!(!stored_ids(&data, "other").is_empty());
+}

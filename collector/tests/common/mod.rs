@@ -149,6 +149,15 @@ impl Server {
         assert!(status.success());
     }
 
+    /// Sends SIGHUP (reload the configuration).
+    pub fn sighup(&self) {
+        let status = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
     /// Waits for a clean exit (after [`Server::sigterm`]).
     pub fn wait_exit(mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -297,6 +306,54 @@ pub fn try_request(
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
     parse_response(&raw)
+}
+
+/// A keep-alive connection: requests one after another on the same socket.
+pub struct KeepAlive {
+    stream: TcpStream,
+    addr: SocketAddr,
+}
+
+impl KeepAlive {
+    pub fn connect(addr: SocketAddr) -> Self {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        Self { stream, addr }
+    }
+
+    /// One request; reads exactly one response (by `content-length`).
+    pub fn post(&mut self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+        let mut head = format!(
+            "POST {path} HTTP/1.1\r\nhost: {}\r\ncontent-length: {}\r\n",
+            self.addr,
+            body.len()
+        );
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        self.stream.write_all(head.as_bytes()).unwrap();
+        self.stream.write_all(body).unwrap();
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                let r = parse_response(&raw[..end + 4]).unwrap();
+                let len: usize = r
+                    .header("content-length")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                if raw.len() >= end + 4 + len {
+                    return parse_response(&raw[..end + 4 + len]).unwrap();
+                }
+            }
+            let n = self.stream.read(&mut buf).unwrap();
+            assert!(n > 0, "keep-alive connection closed by the server");
+            raw.extend_from_slice(&buf[..n]);
+        }
+    }
 }
 
 pub fn parse_response(raw: &[u8]) -> std::io::Result<Resp> {
