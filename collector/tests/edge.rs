@@ -335,35 +335,47 @@ fn health_and_readiness() {
     std::fs::remove_file(&fault).unwrap();
     assert_eq!(get("/readyz").status, 200);
 
-    // A saturated writer queue: every group commit stalls, requests pile up.
+    // A saturated writer queue: every group commit stalls, requests pile up. Senders keep
+    // sending until readiness flips: a single wave could be swallowed whole by one group
+    // (the writer takes everything queued), leaving the queue empty while it stalls.
     std::fs::write(&fault, "stall:600").unwrap();
     let addr = s.addr;
-    let senders: Vec<_> = (0..4)
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let senders: Vec<_> = (0..6)
         .map(|i| {
+            let stop = stop.clone();
             std::thread::spawn(move || {
-                request(
-                    addr,
-                    "POST",
-                    "/v1/batch",
-                    &[("x-write-key", KEY)],
-                    batch(&ids(100 + i, 1)).as_bytes(),
-                )
-                .status
+                let mut statuses = Vec::new();
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let r = request(
+                        addr,
+                        "POST",
+                        "/v1/batch",
+                        &[("x-write-key", KEY)],
+                        batch(&ids(1000 * (i + 1) + n, 1)).as_bytes(),
+                    );
+                    statuses.push(r.status);
+                    n += 1;
+                }
+                statuses
             })
         })
         .collect();
     wait_until(
         "/readyz to report the saturated queue",
-        Duration::from_secs(20),
+        Duration::from_secs(30),
         || {
             let r = get("/readyz");
             r.status == 503 && r.body.contains("saturated")
         },
     );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
     std::fs::remove_file(&fault).unwrap();
     for t in senders {
-        let status = t.join().unwrap();
-        assert!(status == 200 || status == 503, "{status}");
+        for status in t.join().unwrap() {
+            assert!(status == 200 || status == 503, "{status}");
+        }
     }
     wait_until("/readyz to recover", Duration::from_secs(20), || {
         get("/readyz").status == 200
