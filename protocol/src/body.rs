@@ -12,6 +12,7 @@ use serde_json::value::RawValue;
 
 use crate::limits::Limits;
 use crate::reason::RequestError;
+use crate::scan::Scanner;
 use crate::time::{UnixMillis, parse_rfc3339};
 
 /// The form the body had.
@@ -72,10 +73,32 @@ fn malformed() -> RequestError {
 }
 
 /// Splits `body` (already content-decoded) into events, enforcing `max_events_per_batch`.
+///
+/// A batch object, an array or a single message is first split by one byte scan
+/// ([`split_scanned`]); anything that scan does not answer exactly goes through serde_json.
 pub fn split_body<'a>(
     body: &'a [u8],
     hint: Hint,
     limits: &Limits,
+) -> Result<Body<'a>, RequestError> {
+    split(body, hint, limits, true)
+}
+
+/// [`split_body`] without the scan: the serde_json path, the reference the scan is held to.
+#[cfg(test)]
+pub(crate) fn split_body_serde<'a>(
+    body: &'a [u8],
+    hint: Hint,
+    limits: &Limits,
+) -> Result<Body<'a>, RequestError> {
+    split(body, hint, limits, false)
+}
+
+fn split<'a>(
+    body: &'a [u8],
+    hint: Hint,
+    limits: &Limits,
+    scan: bool,
 ) -> Result<Body<'a>, RequestError> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let start = body.iter().position(|b| !b.is_ascii_whitespace());
@@ -86,28 +109,25 @@ pub fn split_body<'a>(
         split_ndjson(body, limits)?
     } else if body[start] == b'[' {
         let text = std::str::from_utf8(body).map_err(|_| malformed())?;
-        let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|_| malformed())?;
-        check_count(items.len(), limits)?;
-        Body {
-            format: BodyFormat::Array,
-            sent_at: None,
-            items: items.into_iter().map(|r| Item::Json(r.get())).collect(),
+        if let Some(parsed) = scan.then(|| split_scanned(text, start, limits)).flatten() {
+            parsed?
+        } else {
+            let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|_| malformed())?;
+            check_count(items.len(), limits)?;
+            Body {
+                format: BodyFormat::Array,
+                sent_at: None,
+                items: items.into_iter().map(|r| Item::Json(r.get())).collect(),
+            }
         }
     } else if body[start] == b'{' {
         // One pass decides: a whole-body object is an envelope (or a single message); an
         // object followed by more text is the first line of NDJSON.
         match std::str::from_utf8(body) {
-            Ok(text) => {
-                let mut de = serde_json::Deserializer::from_str(text);
-                match Envelope::deserialize(&mut de) {
-                    Ok(env) if de.end().is_ok() => envelope(env, text, limits)?,
-                    Ok(_) => split_ndjson(body, limits)?,
-                    Err(e) if e.classify() == serde_json::error::Category::Data => {
-                        return Err(malformed());
-                    }
-                    Err(_) => split_ndjson(body, limits)?,
-                }
-            }
+            Ok(text) => match scan.then(|| split_scanned(text, start, limits)).flatten() {
+                Some(parsed) => parsed?,
+                None => split_object_serde(body, text, limits)?,
+            },
             Err(_) => split_ndjson(body, limits)?,
         }
     } else {
@@ -119,22 +139,189 @@ pub fn split_body<'a>(
     Ok(parsed)
 }
 
-fn envelope<'a>(
-    env: Envelope<'a>,
+fn split_object_serde<'a>(
+    body: &'a [u8],
     text: &'a str,
     limits: &Limits,
 ) -> Result<Body<'a>, RequestError> {
-    Ok(match env.batch {
+    let mut de = serde_json::Deserializer::from_str(text);
+    match Envelope::deserialize(&mut de) {
+        Ok(env) if de.end().is_ok() => {
+            let batch = env
+                .batch
+                .map(|items| items.into_iter().map(|r| Item::Json(r.get())).collect());
+            envelope(batch, env.sent_at, text, limits)
+        }
+        Ok(_) => split_ndjson(body, limits),
+        Err(e) if e.classify() == serde_json::error::Category::Data => Err(malformed()),
+        Err(_) => split_ndjson(body, limits),
+    }
+}
+
+/// Most containers the scan opens before leaving the text to serde_json (whose recursion
+/// limit is 128), so that the two can never disagree on deep nesting; at most 64 + 2.
+const SCAN_LEVELS: usize = 64;
+
+/// Splits a batch object, an array or a single message (`text[start]` is its `{` or `[`) in
+/// one pass over the bytes, checking the JSON syntax as serde_json does. Answers only what it
+/// can answer exactly as the serde_json path would — any syntax error, trailing text (NDJSON),
+/// deep nesting, a top-level key with escapes, a repeated `batch`/`sentAt`, a `batch` that is
+/// not an array or `null`, a `sentAt` that is not a plain string or `null` — gives `None`, and
+/// the caller takes the serde_json path.
+fn split_scanned<'a>(
+    text: &'a str,
+    start: usize,
+    limits: &Limits,
+) -> Option<Result<Body<'a>, RequestError>> {
+    let mut s = Scanner {
+        b: text.as_bytes(),
+        i: 0,
+    };
+    // `start` was found by ASCII whitespace, which has one byte more than JSON's (form feed).
+    s.ws();
+    if s.i != start {
+        return None;
+    }
+    s.i += 1;
+    s.ws();
+    if text.as_bytes()[start] == b'[' {
+        let items = scan_items(&mut s, text)?;
+        s.ws();
+        if s.i != text.len() {
+            return None;
+        }
+        return Some(check_count(items.len(), limits).map(|()| Body {
+            format: BodyFormat::Array,
+            sent_at: None,
+            items,
+        }));
+    }
+    let mut batch: Option<Option<Vec<Item<'a>>>> = None;
+    let mut sent_at: Option<Option<&'a str>> = None;
+    if s.peek() == b'}' {
+        s.i += 1;
+    } else {
+        loop {
+            if s.peek() != b'"' {
+                return None;
+            }
+            let key_start = s.i;
+            let (_, escaped) = s.string()?;
+            if escaped {
+                return None;
+            }
+            let key = &text[key_start + 1..s.i - 1];
+            s.ws();
+            if s.peek() != b':' {
+                return None;
+            }
+            s.i += 1;
+            s.ws();
+            match key {
+                "batch" if batch.is_none() => match s.peek() {
+                    b'[' => {
+                        s.i += 1;
+                        s.ws();
+                        batch = Some(Some(scan_items(&mut s, text)?));
+                    }
+                    b'n' => {
+                        s.skip_value(0)?;
+                        batch = Some(None);
+                    }
+                    _ => return None,
+                },
+                "sentAt" if sent_at.is_none() => match s.peek() {
+                    b'"' => {
+                        let value_start = s.i;
+                        let (_, escaped) = s.string()?;
+                        if escaped {
+                            return None;
+                        }
+                        sent_at = Some(Some(&text[value_start + 1..s.i - 1]));
+                    }
+                    b'n' => {
+                        s.skip_value(0)?;
+                        sent_at = Some(None);
+                    }
+                    _ => return None,
+                },
+                "batch" | "sentAt" => return None,
+                _ => s.skip_value(SCAN_LEVELS - 1)?,
+            }
+            s.ws();
+            match s.peek() {
+                b',' => {
+                    s.i += 1;
+                    s.ws();
+                }
+                b'}' => {
+                    s.i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    let end = s.i;
+    s.ws();
+    if s.i != text.len() {
+        return None;
+    }
+    let sent_at = sent_at.flatten().map(Cow::Borrowed);
+    match batch.flatten() {
+        Some(items) => Some(envelope(Some(items), sent_at, text, limits)),
+        None => Some(Ok(Body {
+            format: BodyFormat::Single,
+            sent_at: None,
+            items: vec![Item::Json(&text[start..end])],
+        })),
+    }
+}
+
+/// The items of an array whose `[` and following whitespace `s` has passed, up to and
+/// including its `]`. Every item sits two levels deep in the body (batch object or array).
+fn scan_items<'a>(s: &mut Scanner<'a>, text: &'a str) -> Option<Vec<Item<'a>>> {
+    let mut items = Vec::new();
+    if s.peek() == b']' {
+        s.i += 1;
+        return Some(items);
+    }
+    loop {
+        let item_start = s.i;
+        s.skip_value(SCAN_LEVELS - 2)?;
+        items.push(Item::Json(&text[item_start..s.i]));
+        s.ws();
+        match s.peek() {
+            b',' => {
+                s.i += 1;
+                s.ws();
+            }
+            b']' => {
+                s.i += 1;
+                return Some(items);
+            }
+            _ => return None,
+        }
+    }
+}
+
+fn envelope<'a>(
+    batch: Option<Vec<Item<'a>>>,
+    sent_at: Option<Cow<'a, str>>,
+    text: &'a str,
+    limits: &Limits,
+) -> Result<Body<'a>, RequestError> {
+    Ok(match batch {
         Some(items) => {
             check_count(items.len(), limits)?;
-            let sent_at = match env.sent_at {
+            let sent_at = match sent_at {
                 Some(s) => Some(parse_rfc3339(&s).ok_or(RequestError::InvalidSentAt)?),
                 None => None,
             };
             Body {
                 format: BodyFormat::Batch,
                 sent_at,
-                items: items.into_iter().map(|r| Item::Json(r.get())).collect(),
+                items,
             }
         }
         None => Body {
@@ -178,6 +365,9 @@ fn split_ndjson<'a>(body: &'a [u8], limits: &Limits) -> Result<Body<'a>, Request
         items,
     })
 }
+
+#[cfg(test)]
+mod scan_tests;
 
 #[cfg(test)]
 mod tests {

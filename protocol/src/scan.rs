@@ -71,20 +71,23 @@ static STRING_STOP: [bool; 256] = {
 #[derive(Deserialize)]
 struct Str<'a>(#[serde(borrow)] Cow<'a, str>);
 
-struct Scanner<'a> {
-    b: &'a [u8],
-    i: usize,
+/// A cursor over JSON text; [`crate::body`] uses it to split request bodies.
+pub(crate) struct Scanner<'a> {
+    /// The text.
+    pub b: &'a [u8],
+    /// The position of the next byte.
+    pub i: usize,
 }
 
 impl Scanner<'_> {
     #[inline]
-    fn peek(&self) -> u8 {
+    pub(crate) fn peek(&self) -> u8 {
         // 0 is never valid where a structural byte is expected, so it doubles as "end".
         self.b.get(self.i).copied().unwrap_or(0)
     }
 
     #[inline]
-    fn ws(&mut self) {
+    pub(crate) fn ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.b.get(self.i) {
             self.i += 1;
         }
@@ -92,27 +95,29 @@ impl Scanner<'_> {
 
     /// Scans the string whose opening quote is at `self.i`. Returns its decoded UTF-8 length
     /// (measured as `shape::string_len` does) and whether it has escapes; `None` if invalid.
-    #[inline]
-    fn string(&mut self) -> Option<(usize, bool)> {
+    #[inline(always)]
+    pub(crate) fn string(&mut self) -> Option<(usize, bool)> {
         let b = self.b;
         let start = self.i + 1;
-        let mut i = start;
+        let i = stop(b, start);
+        if b.get(i) == Some(&b'"') {
+            self.i = i + 1;
+            return Some((i - start, false));
+        }
+        self.string_rest(start, i)
+    }
+
+    /// The rest of [`Self::string`] from the first stop byte `i` that is not the closing
+    /// quote: escapes (rare), or an error.
+    #[cold]
+    #[inline(never)]
+    fn string_rest(&mut self, start: usize, mut i: usize) -> Option<(usize, bool)> {
+        let b = self.b;
         // Bytes of JSON text that decode to fewer bytes (escapes).
         let mut saved = 0usize;
         let mut escaped = false;
         loop {
-            // Eight bytes at a time, then byte by byte up to the stop.
-            while let Some(&chunk) = b.get(i..).and_then(|r| r.first_chunk::<8>()) {
-                let stops = stop_bytes(u64::from_le_bytes(chunk));
-                if stops != 0 {
-                    i += (stops.trailing_zeros() / 8) as usize;
-                    break;
-                }
-                i += 8;
-            }
-            while i < b.len() && !STRING_STOP[usize::from(b[i])] {
-                i += 1;
-            }
+            i = stop(b, i);
             match b.get(i) {
                 Some(b'"') => {
                     self.i = i + 1;
@@ -199,6 +204,96 @@ impl Scanner<'_> {
         } else {
             None
         }
+    }
+
+    /// Skips one JSON value (`self.i` at its first byte), checking only its syntax, the same
+    /// grammar serde_json accepts. It may open at most `levels` (at most 64) containers;
+    /// `None`: invalid or deeper.
+    pub(crate) fn skip_value(&mut self, levels: usize) -> Option<()> {
+        // Open containers; bit `depth - 1`: the container at that depth is an object.
+        let mut depth = 0usize;
+        let mut objects: u64 = 0;
+        loop {
+            // At a value.
+            match self.peek() {
+                c @ (b'{' | b'[') => {
+                    self.i += 1;
+                    depth += 1;
+                    if depth > levels || depth > 64 {
+                        return None;
+                    }
+                    let bit = 1u64 << (depth - 1);
+                    self.ws();
+                    if c == b'{' {
+                        objects |= bit;
+                        if self.peek() == b'}' {
+                            self.i += 1;
+                            depth -= 1;
+                        } else {
+                            self.skip_key()?;
+                            continue;
+                        }
+                    } else {
+                        objects &= !bit;
+                        if self.peek() == b']' {
+                            self.i += 1;
+                            depth -= 1;
+                        } else {
+                            continue;
+                        }
+                    }
+                }
+                b'"' => {
+                    self.string()?;
+                }
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                _ => self.number()?,
+            }
+            // After a value: close containers until one continues with a comma.
+            loop {
+                if depth == 0 {
+                    return Some(());
+                }
+                self.ws();
+                let in_object = objects & (1u64 << (depth - 1)) != 0;
+                match (self.peek(), in_object) {
+                    (b',', true) => {
+                        self.i += 1;
+                        self.ws();
+                        self.skip_key()?;
+                        break;
+                    }
+                    (b',', false) => {
+                        self.i += 1;
+                        self.ws();
+                        break;
+                    }
+                    (b'}', true) | (b']', false) => {
+                        self.i += 1;
+                        depth -= 1;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+    }
+
+    /// A key, its colon and the whitespace up to the value.
+    #[inline(always)]
+    fn skip_key(&mut self) -> Option<()> {
+        if self.peek() != b'"' {
+            return None;
+        }
+        self.string()?;
+        self.ws();
+        if self.peek() != b':' {
+            return None;
+        }
+        self.i += 1;
+        self.ws();
+        Some(())
     }
 
     /// Scans one top-level field's value (`self.i` at its first byte) and returns the first
@@ -315,6 +410,23 @@ impl Scanner<'_> {
         self.ws();
         Some(())
     }
+}
+
+/// The position of the first `"`, `\\` or control byte at or after `i` (`b.len()` if none):
+/// eight bytes at a time, then byte by byte up to the stop.
+#[inline(always)]
+fn stop(b: &[u8], mut i: usize) -> usize {
+    while let Some(&chunk) = b.get(i..).and_then(|r| r.first_chunk::<8>()) {
+        let stops = stop_bytes(u64::from_le_bytes(chunk));
+        if stops != 0 {
+            return i + (stops.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && !STRING_STOP[usize::from(b[i])] {
+        i += 1;
+    }
+    i
 }
 
 /// High bit set in each byte of `w` that is `"`, `\` or below 0x20 (exact for the lowest such

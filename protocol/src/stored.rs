@@ -39,8 +39,15 @@ pub struct Enrichment<'a> {
     pub collector_id: &'a str,
 }
 
+/// Whether `s` is its own JSON string content: no `"`, `\\` or control character.
+#[inline]
+fn is_plain(s: &str) -> bool {
+    s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
+}
+
 fn push_json_str(out: &mut String, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if is_plain(s) {
+        out.reserve(s.len() + 2);
         out.push('"');
         out.push_str(s);
         out.push('"');
@@ -48,6 +55,41 @@ fn push_json_str(out: &mut String, s: &str) {
         // serde_json's escaping; writing into a String cannot fail.
         out.push_str(&serde_json::to_string(s).unwrap_or_default());
     }
+}
+
+/// Whether `key` is one of the [`SERVER_FIELDS`].
+#[inline]
+fn is_server_field(key: &str) -> bool {
+    matches!(
+        key,
+        "receivedAt"
+            | "timestamp"
+            | "originalTimestamp"
+            | "sentAt"
+            | "clockSkewMs"
+            | "projectId"
+            | "requestIp"
+            | "requestUserAgent"
+            | "collectorId"
+    )
+}
+
+/// Whether `text` may hold a `\n` or `\r`: exact when `false`. Tests eight bytes at a time for
+/// any byte below 0x0E (only tabs give a false `true`: valid JSON has no other control bytes).
+#[inline]
+fn may_have_newline(text: &str) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let bytes = text.as_bytes();
+    let mut chunks = bytes.chunks_exact(8);
+    let mut low = 0u64;
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        // The high bit of the lowest byte below 0x0E is set; a borrow only moves upwards, so
+        // the word is nonzero exactly when such a byte exists.
+        low |= w.wrapping_sub(ONES * 0x0E) & !w;
+    }
+    low & HIGH != 0 || chunks.remainder().iter().any(|&b| b < 0x0E)
 }
 
 fn push_time(out: &mut String, key: &str, ms: UnixMillis) {
@@ -85,20 +127,60 @@ pub fn write_line(event: &Event<'_>, enrichment: &Enrichment<'_>, out: &mut Stri
     out.push_str(",\"collectorId\":");
     push_json_str(out, enrichment.collector_id);
     for (key, raw) in &event.fields {
-        if SERVER_FIELDS.contains(&key.as_ref()) {
+        if is_server_field(key) {
             continue;
         }
+        let text = *raw;
+        out.reserve(key.len() + text.len() + 4);
         out.push(',');
         push_json_str(out, key);
         out.push(':');
-        let text = *raw;
         // Newlines can only be insignificant whitespace in valid JSON (they are escaped
         // inside strings), so dropping them keeps the value and the one-line framing.
-        if text.contains(['\n', '\r']) {
+        if may_have_newline(text) && text.contains(['\n', '\r']) {
             out.extend(text.chars().filter(|c| !matches!(c, '\n' | '\r')));
         } else {
             out.push_str(text);
         }
     }
     out.push_str("}\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_field_match_is_the_list() {
+        for f in SERVER_FIELDS {
+            assert!(is_server_field(f));
+        }
+        for f in [
+            "",
+            "receivedat",
+            "timestamp ",
+            "messageId",
+            "sentA",
+            "collectorIds",
+        ] {
+            assert!(!is_server_field(f));
+        }
+    }
+
+    #[test]
+    fn newline_precheck_never_misses() {
+        let mut text = String::new();
+        for len in 0..40 {
+            for at in 0..len {
+                for (c, hit) in [('\n', true), ('\r', true), ('\t', false), ('x', false)] {
+                    text.clear();
+                    text.extend((0..len).map(|i| if i == at { c } else { '\u{e9}' }));
+                    assert!(!hit || may_have_newline(&text), "{text:?}");
+                }
+            }
+            text.clear();
+            text.extend((0..len).map(|_| '\u{7f}'));
+            assert!(!may_have_newline(&text));
+        }
+    }
 }

@@ -141,26 +141,22 @@ pub fn write_rfc3339_millis(ms: UnixMillis, out: &mut String) {
         rem / 1000 % 60,
         rem % 1000,
     );
-    let push2 = |out: &mut String, v: i64| {
-        out.push(char::from(b'0' + (v / 10) as u8));
-        out.push(char::from(b'0' + (v % 10) as u8));
+    // Every field is in range after the clamp, so each digit is 0..=9 and the text is ASCII.
+    let mut buf = *b"0000-00-00T00:00:00.000Z";
+    let mut put2 = |at: usize, v: i64| {
+        buf[at] = b'0' + (v / 10) as u8;
+        buf[at + 1] = b'0' + (v % 10) as u8;
     };
-    push2(out, y / 100);
-    push2(out, y % 100);
-    out.push('-');
-    push2(out, i64::from(mo));
-    out.push('-');
-    push2(out, i64::from(d));
-    out.push('T');
-    push2(out, h);
-    out.push(':');
-    push2(out, mi);
-    out.push(':');
-    push2(out, s);
-    out.push('.');
-    out.push(char::from(b'0' + (milli / 100) as u8));
-    push2(out, milli % 100);
-    out.push('Z');
+    put2(0, y / 100);
+    put2(2, y % 100);
+    put2(5, i64::from(mo));
+    put2(8, i64::from(d));
+    put2(11, h);
+    put2(14, mi);
+    put2(17, s);
+    put2(21, milli % 100);
+    buf[20] = b'0' + (milli / 100) as u8;
+    out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
 }
 
 /// UTC calendar fields of an instant: `(year, month, day, hour)`. Used for time partitioning.
