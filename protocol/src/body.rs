@@ -75,7 +75,7 @@ fn malformed() -> RequestError {
 /// Splits `body` (already content-decoded) into events, enforcing `max_events_per_batch`.
 ///
 /// A batch object, an array or a single message is first split by one byte scan
-/// ([`split_scanned`]); anything that scan does not answer exactly goes through serde_json.
+/// (`split_scanned`); anything that scan does not answer exactly goes through serde_json.
 pub fn split_body<'a>(
     body: &'a [u8],
     hint: Hint,

@@ -52,7 +52,7 @@ pub(crate) enum Scan<'a> {
 }
 
 /// Deepest absolute level the container bitset tracks; deeper text falls back.
-const MAX_TRACKED_DEPTH: usize = 129;
+const MAX_TRACKED_DEPTH: usize = 65;
 
 /// Bytes that end the fast run inside a string: `"`, `\` and control characters.
 static STRING_STOP: [bool; 256] = {
@@ -304,7 +304,7 @@ impl Scanner<'_> {
         // Absolute level of the innermost open container; the event object is 1.
         let mut depth = 1usize;
         // Bit `level - 2`: the container at that level is an object.
-        let mut objects: u128 = 0;
+        let mut objects: u64 = 0;
         let mut own_keys = 0usize;
         loop {
             // At a value.
@@ -318,7 +318,7 @@ impl Scanner<'_> {
                     if depth > l.max_depth {
                         flag(&mut first, Reason::TooDeep);
                     }
-                    let bit = 1u128 << (depth - 2);
+                    let bit = 1u64 << (depth - 2);
                     self.ws();
                     if c == b'{' {
                         objects |= bit;
@@ -356,7 +356,7 @@ impl Scanner<'_> {
                     return Some(first);
                 }
                 self.ws();
-                let in_object = objects & (1u128 << (depth - 2)) != 0;
+                let in_object = objects & (1u64 << (depth - 2)) != 0;
                 match (self.peek(), in_object) {
                     (b',', true) => {
                         self.i += 1;
