@@ -1,6 +1,6 @@
 //! Per-event validation on borrowed data: the collector's fast path.
 //!
-//! One forward byte scan ([`crate::scan`]) checks the event's JSON syntax, splits it into its
+//! One forward byte scan (the private `scan` module) checks the event's JSON syntax, splits it into its
 //! top-level fields (slices of the input — no JSON tree is built) and applies the
 //! depth/length/count limits of [`crate::shape`] to every value; then the known fields are
 //! checked and the clock-skew rule is applied. Text the scan cannot answer exactly (invalid
