@@ -248,17 +248,8 @@ fn split_scanned<'a>(
                 "batch" | "sentAt" => return None,
                 _ => s.skip_value(SCAN_LEVELS - 1)?,
             }
-            s.ws();
-            match s.peek() {
-                b',' => {
-                    s.i += 1;
-                    s.ws();
-                }
-                b'}' => {
-                    s.i += 1;
-                    break;
-                }
-                _ => return None,
+            if !s.next_or_close(b'}')? {
+                break;
             }
         }
     }
@@ -290,17 +281,8 @@ fn scan_items<'a>(s: &mut Scanner<'a>, text: &'a str) -> Option<Vec<Item<'a>>> {
         let item_start = s.i;
         s.skip_value(SCAN_LEVELS - 2)?;
         items.push(Item::Json(&text[item_start..s.i]));
-        s.ws();
-        match s.peek() {
-            b',' => {
-                s.i += 1;
-                s.ws();
-            }
-            b']' => {
-                s.i += 1;
-                return Some(items);
-            }
-            _ => return None,
+        if !s.next_or_close(b']')? {
+            return Some(items);
         }
     }
 }

@@ -87,6 +87,26 @@ impl Scanner<'_> {
     }
 
     #[inline]
+    /// After a member or element: skips whitespace, then either a `,` and the whitespace after
+    /// it (`Some(true)`: another one follows) or `close` (`Some(false)`: the container ended).
+    /// Anything else is not ours to judge (`None`: fall back to serde).
+    #[inline]
+    pub(crate) fn next_or_close(&mut self, close: u8) -> Option<bool> {
+        self.ws();
+        match self.peek() {
+            b',' => {
+                self.i += 1;
+                self.ws();
+                Some(true)
+            }
+            c if c == close => {
+                self.i += 1;
+                Some(false)
+            }
+            _ => None,
+        }
+    }
+
     pub(crate) fn ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.b.get(self.i) {
             self.i += 1;
@@ -520,17 +540,8 @@ fn scan<'a>(json: &'a str, l: &ScanLimits) -> Option<Scan<'a>> {
                 return Some(Scan::TooManyKeys);
             }
             fields.push((key, &json[value_start..s.i]));
-            s.ws();
-            match s.peek() {
-                b',' => {
-                    s.i += 1;
-                    s.ws();
-                }
-                b'}' => {
-                    s.i += 1;
-                    break;
-                }
-                _ => return None,
+            if !s.next_or_close(b'}')? {
+                break;
             }
         }
     }

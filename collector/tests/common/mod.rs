@@ -65,16 +65,7 @@ pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool)
 impl Server {
     /// Starts the binary with `--data-dir data` and extra flags.
     pub fn start(data: &Path, extra: &[&str]) -> Self {
-        let mut args: Vec<String> = vec![
-            "--listen".into(),
-            "127.0.0.1:0".into(),
-            "--data-dir".into(),
-            data.display().to_string(),
-            "--collector-id".into(),
-            "t1".into(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        Self::start_args(data, args)
+        Self::start_env(data, extra, &[])
     }
 
     /// Starts the binary with `--data-dir data`, extra flags and environment variables.
