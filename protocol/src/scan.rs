@@ -86,7 +86,6 @@ impl Scanner<'_> {
         self.b.get(self.i).copied().unwrap_or(0)
     }
 
-    #[inline]
     /// After a member or element: skips whitespace, then either a `,` and the whitespace after
     /// it (`Some(true)`: another one follows) or `close` (`Some(false)`: the container ended).
     /// Anything else is not ours to judge (`None`: fall back to serde).
@@ -107,6 +106,7 @@ impl Scanner<'_> {
         }
     }
 
+    #[inline]
     pub(crate) fn ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.b.get(self.i) {
             self.i += 1;
