@@ -9,6 +9,9 @@
 //! cargo bench -p maidian-collector --bench load
 //! MAIDIAN_BENCH_CONNS=32 MAIDIAN_BENCH_BATCHES=20000 MAIDIAN_BENCH_DURABILITY=batch \
 //!   cargo bench -p maidian-collector --bench load
+//! # CPU only (data on tmpfs), and a baseline binary under the same generator:
+//! MAIDIAN_BENCH_DATA_DIR=/dev/shm MAIDIAN_BENCH_SERVER_BIN=/tmp/baseline-collector \
+//!   cargo bench -p maidian-collector --bench load
 //! ```
 
 use std::io::{BufRead, BufReader, Write};
@@ -213,16 +216,23 @@ fn main() {
         gz as f64 / count as f64 / 1000.0
     );
 
-    let data = std::env::temp_dir().join(format!("maidian-bench-{}", std::process::id()));
+    // MAIDIAN_BENCH_DATA_DIR=/dev/shm separates the server's CPU cost from the disk's write
+    // bandwidth (the stored files are ~1.5x the raw request bytes).
+    let parent = std::env::var_os("MAIDIAN_BENCH_DATA_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let data = parent.join(format!("maidian-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
-    let bin = env!("CARGO_BIN_EXE_maidian-collector");
+    // MAIDIAN_BENCH_SERVER_BIN runs another build (a baseline) under the same load generator.
+    let bin = std::env::var("MAIDIAN_BENCH_SERVER_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_maidian-collector").to_owned());
     let pinned = has_taskset();
     let mut cmd = if pinned {
         let mut c = Command::new("taskset");
-        c.args(["-c", "0", bin]);
+        c.args(["-c", "0", &bin]);
         c
     } else {
-        Command::new(bin)
+        Command::new(&bin)
     };
     let mut server = cmd
         .args([
@@ -335,5 +345,28 @@ fn main() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let _ = server.kill();
+    let stored = dir_bytes(&data);
+    let total_events = count as f64 * 100.0;
+    println!(
+        "stored: {:.1} MB under {} ({:.0} B per event incl. rejected/id logs)",
+        stored as f64 / 1e6,
+        parent.display(),
+        stored as f64 / total_events
+    );
     let _ = std::fs::remove_dir_all(&data);
+}
+
+/// Bytes of every file under `dir` (recursively); 0 for what cannot be read.
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_bytes(&e.path()),
+            Ok(_) => e.metadata().map(|m| m.len()).unwrap_or(0),
+            Err(_) => 0,
+        })
+        .sum()
 }
