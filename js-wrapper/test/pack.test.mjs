@@ -25,6 +25,7 @@ it('npm pack ships every entry point and nothing else', () => {
     'index.d.ts',
     'miniprogram_dist/index.js',
     'miniprogram_dist/maidian_sdk_bg.wasm.br',
+    'dist/miniprogram-debug/maidian_sdk_bg.wasm.br',
     'dist/web/index.js',
     'dist/web/maidian_sdk.js',
     'dist/web/maidian_sdk_bg.wasm',

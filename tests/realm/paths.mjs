@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const packageDir = path.join(repoRoot, 'js-wrapper');
 export const miniprogramDist = path.join(packageDir, 'miniprogram_dist');
+/** The debug mini-program wasm (`debug-validate`), loaded with `wasmPath`. */
+export const miniprogramDebugDist = path.join(packageDir, 'dist', 'miniprogram-debug');
 export const webDist = path.join(packageDir, 'dist', 'web');
 export const nodeDist = path.join(packageDir, 'dist', 'node');
 export const packageJson = JSON.parse(

@@ -5,6 +5,7 @@
 //! | `web`         | `js-wrapper/dist/web/`        | ESM (`wasm-bindgen --target web`) + wrapper `index.js` (ESM) | modern, `wasm-opt -Oz` |
 //! | `node`        | `js-wrapper/dist/node/`       | CommonJS (`--target nodejs`) + wrapper `index.js` (CJS) | modern, `wasm-opt -Oz` |
 //! | `miniprogram` | `js-wrapper/miniprogram_dist/`| one `index.js`: wrapper + path loader + glue, CommonJS ES2017 via esbuild + UTF-8 codec | MVP, lowered, validated, brotli |
+//! | (with it)     | `js-wrapper/dist/miniprogram-debug/` | none: the same glue as `miniprogram_dist` (checked) | as above, `--features debug-validate` |
 //!
 //! The wrapper (`js-wrapper/src/**/*.mjs`, see docs/WRAPPER.md) is staged next to the glue and
 //! bundled by esbuild; the web/node wrapper keeps `./maidian_sdk.js` as an external import.
@@ -123,6 +124,7 @@ pub fn run(args: &Args) -> Result<()> {
     }
     if targets.contains(&Target::Miniprogram) {
         rows.push(ctx.build_miniprogram()?);
+        rows.push(ctx.build_miniprogram_debug()?);
     }
 
     print_table(&ctx.root, &rows);
@@ -297,60 +299,14 @@ impl Ctx {
 
     fn build_miniprogram(&self) -> Result<Row> {
         let started = Instant::now();
-        let staging = self.staging.join("miniprogram");
         let out_dir = self.js_wrapper.join("miniprogram_dist");
-
-        // 1. MVP wasm: target-cpu=mvp, own target dir (different RUSTFLAGS would otherwise
-        //    rebuild the modern artifact every time), stripped so wasm-bindgen sees no
-        //    target_features section (the precompiled std claims reference-types etc.) and
-        //    emits non-externref glue.
-        step("miniprogram: cargo build (target-cpu=mvp, stripped)");
-        let mvp_target_dir = self.target_dir.join("mvp");
-        util::run(
-            util::cargo()
-                .current_dir(&self.root)
-                .env("RUSTFLAGS", "-C target-cpu=mvp")
-                .env_remove("CARGO_ENCODED_RUSTFLAGS")
-                .env("CARGO_TARGET_DIR", &mvp_target_dir)
-                .env(
-                    format!("CARGO_PROFILE_{}_STRIP", PROFILE.to_uppercase()),
-                    "true",
-                )
-                .args([
-                    "build",
-                    "--package",
-                    SDK_PACKAGE,
-                    "--target",
-                    WASM_TARGET,
-                    "--profile",
-                    PROFILE,
-                ]),
-        )?;
-        let input = self.artifact(&mvp_target_dir);
-        let module = wasm::parse(&read(&input)?)
-            .with_context(|| format!("could not parse {}", input.display()))?;
-        ensure!(
-            !module.has_custom_section("target_features"),
-            "{} still has a target_features section after stripping; wasm-bindgen would emit \
-             reference-types glue",
-            input.display()
-        );
-
-        // 2. Glue: --target web without the default module path (no import.meta), then export
-        //    the two internals the path-based loader needs.
-        step("miniprogram: wasm-bindgen --target web --omit-default-module-path");
-        self.wasm_bindgen(
-            &input,
-            &staging,
-            &["--target", "web", "--omit-default-module-path"],
-        )?;
-        let glue_path = staging.join(format!("{SDK_STEM}.js"));
-        let glue = String::from_utf8(read(&glue_path)?).context("glue is not UTF-8")?;
-        write(&glue_path, patch_glue(&glue)?)?;
+        let MvpWasm { wasm, .. } = self.mvp_wasm(MpVariant::Release)?;
 
         // 3. Bundle: the wrapper (hooks, adapters, client) + loader + glue, ESM -> CommonJS
         //    ES2017, with the UTF-8 codec injected in module scope.
         step("miniprogram: esbuild wrapper + glue (cjs, es2017, injected UTF-8 codec)");
+        let staging = self.staging.join(MpVariant::Release.dir());
+        let glue_path = staging.join(format!("{SDK_STEM}.js"));
         let src = self.stage_wrapper(&staging, "miniprogram", &glue_path)?;
         fresh_dir(&out_dir)?;
         let bundle = out_dir.join("index.js");
@@ -373,9 +329,132 @@ impl Ctx {
         let bundle_src = String::from_utf8(read(&bundle)?).context("bundle is not UTF-8")?;
         check_bundle(&bundle_src)?;
 
+        // 5. Ship brotli (quality 11); WXWebAssembly reads `.wasm.br` from base library 2.14.0.
+        let br = brotli(&wasm)?;
+        write(&out_dir.join(format!("{SDK_STEM}_bg.wasm.br")), &br)?;
+
+        let glue_len = file_len(&bundle)?;
+        println!(
+            "    miniprogram done in {}",
+            fmt_duration(started.elapsed())
+        );
+        Ok(Row {
+            target: "miniprogram",
+            wasm: len(&wasm),
+            wasm_br: len(&br),
+            glue: glue_len,
+            shipped: len(&br) + glue_len,
+            out_dir,
+        })
+    }
+
+    /// The debug mini-program wasm (`debug-validate`: `debug: true` validates every event with
+    /// the protocol crate and logs the reason codes) in `dist/miniprogram-debug/`. Only the
+    /// `.wasm.br` ships: its glue must be byte-identical to the release glue bundled in
+    /// `miniprogram_dist/index.js` (checked here), so an app switches with `wasmPath` alone.
+    /// Not in `miniprogram_dist`, which "Build npm" copies whole into every app package.
+    fn build_miniprogram_debug(&self) -> Result<Row> {
+        let started = Instant::now();
+        let release_glue = read(
+            &self
+                .staging
+                .join(MpVariant::Release.dir())
+                .join(format!("{SDK_STEM}.js")),
+        )
+        .context("build the release mini-program first")?;
+        let MvpWasm { glue, wasm } = self.mvp_wasm(MpVariant::Debug)?;
+        ensure!(
+            glue == release_glue,
+            "the debug-validate glue differs from the release glue: the debug .wasm.br would not \
+             load with the shipped index.js (a feature must not change the wasm-bindgen surface)"
+        );
+        let out_dir = self.js_wrapper.join("dist").join("miniprogram-debug");
+        fresh_dir(&out_dir)?;
+        let br = brotli(&wasm)?;
+        write(&out_dir.join(format!("{SDK_STEM}_bg.wasm.br")), &br)?;
+        println!(
+            "    miniprogram-debug done in {}",
+            fmt_duration(started.elapsed())
+        );
+        Ok(Row {
+            target: "mp-debug",
+            wasm: len(&wasm),
+            wasm_br: len(&br),
+            glue: 0,
+            shipped: len(&br),
+            out_dir,
+        })
+    }
+
+    /// Steps 1, 2 and 4 of the mini-program build for one variant: the MVP wasm, its patched
+    /// glue (left in the variant's staging dir) and the lowered, validated, optimised wasm.
+    fn mvp_wasm(&self, variant: MpVariant) -> Result<MvpWasm> {
+        let name = variant.dir();
+        let staging = self.staging.join(name);
+
+        // 1. MVP wasm: target-cpu=mvp, own target dir (different RUSTFLAGS would otherwise
+        //    rebuild the modern artifact every time), stripped so wasm-bindgen sees no
+        //    target_features section (the precompiled std claims reference-types etc.) and
+        //    emits non-externref glue. The debug variant has its own target dir too, so the
+        //    two builds do not relink each other's artifact.
+        step(&format!("{name}: cargo build (target-cpu=mvp, stripped)"));
+        let mvp_target_dir = self.target_dir.join(match variant {
+            MpVariant::Release => "mvp",
+            MpVariant::Debug => "mvp-debug",
+        });
+        let mut cargo = util::cargo();
+        cargo
+            .current_dir(&self.root)
+            .env("RUSTFLAGS", "-C target-cpu=mvp")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .env("CARGO_TARGET_DIR", &mvp_target_dir)
+            .env(
+                format!("CARGO_PROFILE_{}_STRIP", PROFILE.to_uppercase()),
+                "true",
+            )
+            .args([
+                "build",
+                "--package",
+                SDK_PACKAGE,
+                "--target",
+                WASM_TARGET,
+                "--profile",
+                PROFILE,
+            ]);
+        if variant == MpVariant::Debug {
+            cargo.args(["--features", "debug-validate"]);
+        }
+        util::run(&mut cargo)?;
+        let input = self.artifact(&mvp_target_dir);
+        let module = wasm::parse(&read(&input)?)
+            .with_context(|| format!("could not parse {}", input.display()))?;
+        ensure!(
+            !module.has_custom_section("target_features"),
+            "{} still has a target_features section after stripping; wasm-bindgen would emit \
+             reference-types glue",
+            input.display()
+        );
+
+        // 2. Glue: --target web without the default module path (no import.meta), then export
+        //    the two internals the path-based loader needs.
+        step(&format!(
+            "{name}: wasm-bindgen --target web --omit-default-module-path"
+        ));
+        self.wasm_bindgen(
+            &input,
+            &staging,
+            &["--target", "web", "--omit-default-module-path"],
+        )?;
+        let glue_path = staging.join(format!("{SDK_STEM}.js"));
+        let glue = String::from_utf8(read(&glue_path)?).context("glue is not UTF-8")?;
+        let glue = patch_glue(&glue)?;
+        write(&glue_path, &glue)?;
+
         // 4. wasm: drop the exported Globals, lower bulk-memory / sign-ext / non-trapping
         //    float-to-int to MVP, optimise for size; then prove it with wasm-validate.
-        step("miniprogram: wasm-opt (remove Global exports, MVP lowering, -Oz), wasm-validate");
+        step(&format!(
+            "{name}: wasm-opt (remove Global exports, MVP lowering, -Oz), wasm-validate"
+        ));
         let bg = staging.join(format!("{SDK_STEM}_bg.wasm"));
         let exported_globals: Vec<String> = wasm::parse(&read(&bg)?)?
             .exported_globals()
@@ -416,25 +495,38 @@ impl Ctx {
             "the mini-program wasm still exports Globals {:?}",
             remaining.exported_globals()
         );
-
-        // 5. Ship brotli (quality 11); WXWebAssembly reads `.wasm.br` from base library 2.14.0.
-        let br = brotli(&opt_bytes)?;
-        write(&out_dir.join(format!("{SDK_STEM}_bg.wasm.br")), &br)?;
-
-        let glue_len = file_len(&bundle)?;
-        println!(
-            "    miniprogram done in {}",
-            fmt_duration(started.elapsed())
-        );
-        Ok(Row {
-            target: "miniprogram",
-            wasm: len(&opt_bytes),
-            wasm_br: len(&br),
-            glue: glue_len,
-            shipped: len(&br) + glue_len,
-            out_dir,
+        Ok(MvpWasm {
+            glue: glue.into_bytes(),
+            wasm: opt_bytes,
         })
     }
+}
+
+/// The two mini-program wasm builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MpVariant {
+    /// Shipped in `miniprogram_dist/`.
+    Release,
+    /// `--features debug-validate`, in `dist/miniprogram-debug/`.
+    Debug,
+}
+
+impl MpVariant {
+    /// Staging directory name and step label.
+    fn dir(self) -> &'static str {
+        match self {
+            MpVariant::Release => "miniprogram",
+            MpVariant::Debug => "miniprogram-debug",
+        }
+    }
+}
+
+/// What [`Ctx::mvp_wasm`] produced.
+struct MvpWasm {
+    /// The patched glue text (also written to the variant's staging dir).
+    glue: Vec<u8>,
+    /// The lowered, validated, `-Oz` wasm.
+    wasm: Vec<u8>,
 }
 
 /// Copies every `.mjs` file under `from` to the same relative path under `to`.
@@ -577,8 +669,8 @@ fn print_table(root: &Path, rows: &[Row]) {
         );
     }
     println!(
-        "(bytes; shipped = files in the output: web/node wasm + glue, miniprogram wasm.br + glue; \
-         web/node wasm.br is what a brotli-serving CDN would send)"
+        "(bytes; shipped = files in the output: web/node wasm + glue, miniprogram wasm.br + glue, \
+         mp-debug wasm.br only; web/node wasm.br is what a brotli-serving CDN would send)"
     );
 }
 
