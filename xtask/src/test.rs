@@ -85,6 +85,20 @@ fn steps() -> Vec<Step> {
             ],
         ),
         cargo("cargo test", &["test", "--workspace"]),
+        cargo(
+            // The JS boundary of sdk-wasm/src/bindings.rs under Node (wasm-bindgen-test; the
+            // runner is set in .cargo/config.toml).
+            "wasm-bindgen-test (sdk bindings, Node)",
+            &[
+                "test",
+                "--package",
+                "maidian-sdk",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--test",
+                "boundary",
+            ],
+        ),
         Step {
             name: "cargo xtask build-sdk",
             action: Action::Fn(|| build_sdk::run(&build_sdk::Args::default())),
