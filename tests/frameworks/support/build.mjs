@@ -1,0 +1,92 @@
+/**
+ * Builds the "vendor" chunk of a framework app the way the framework's CLI bundles
+ * `node_modules`: the REAL runtime packages of tests/frameworks/node_modules plus the shipped
+ * `maidian/miniprogram` entry (resolved through js-wrapper's `exports`, as a bundler does), one
+ * CommonJS file, with the CLI's compile-time constants (`process.env.*`, feature flags) defined.
+ *
+ * The app's own compiled files (`app.js`, `pages/…/*.js`) are hand-written in ../taro/dist and
+ * ../uni-app/dist (what the CLI emits for the example source quoted in each file) and `require`
+ * this chunk, as the CLI output requires its `vendors.js` / `common/vendor.js`.
+ *
+ * Every import must resolve to a runtime file: the CLI-only dependencies are stubbed (see
+ * ../README.md), and the stub throws if it is ever evaluated.
+ */
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const frameworksDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const repoRoot = path.resolve(frameworksDir, '../..');
+const packageDir = path.join(repoRoot, 'js-wrapper');
+// esbuild is js-wrapper's (the same one `cargo xtask build-sdk` uses).
+const require = createRequire(path.join(packageDir, 'package.json'));
+
+/** Null when `npm ci` ran in tests/frameworks, else how to fix it. */
+export function frameworksMissing() {
+  const probe = path.join(frameworksDir, 'node_modules', '@tarojs', 'runtime', 'package.json');
+  return fs.existsSync(probe) ? null : `run \`npm ci\` in ${frameworksDir} (or .ci/setup)`;
+}
+
+/** The installed version of a framework package (for messages and the docs table). */
+export function installedVersion(name) {
+  const file = path.join(frameworksDir, 'node_modules', name, 'package.json');
+  return JSON.parse(fs.readFileSync(file, 'utf8')).version;
+}
+
+/**
+ * @param {object} o
+ * @param {string} o.entry ESM source of the vendor chunk (imports in evaluation order, exports
+ *   what the compiled app files use)
+ * @param {Record<string, string>} o.define compile-time constants of the framework's CLI
+ * @param {Record<string, string>} [o.alias] bundler aliases of the CLI (`vue` -> …)
+ * @param {string[]} [o.inject] files whose exports stand for free globals (vite's inject)
+ * @param {string[]} [o.external] requires the CLI leaves in dead branches of the runtime
+ * @returns {string} the built file (CommonJS, ES2017, one file)
+ */
+export function buildVendor({ entry, define, alias = {}, inject = [], external = [] }) {
+  const { buildSync } = require('esbuild');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'maidian-fw-vendor-'));
+  // `maidian` as an installed package: a node_modules directory holding a link to js-wrapper,
+  // so `maidian/miniprogram` goes through the package's `exports` map like in a real app.
+  const nodeModules = path.join(dir, 'node_modules');
+  fs.mkdirSync(nodeModules);
+  fs.symlinkSync(packageDir, path.join(nodeModules, 'maidian'), 'dir');
+  const outfile = path.join(dir, 'vendor.js');
+  buildSync({
+    // Bare names resolve from tests/frameworks/node_modules, then `maidian` from `nodePaths`.
+    stdin: { contents: entry, resolveDir: frameworksDir, sourcefile: 'vendor-entry.mjs' },
+    bundle: true,
+    format: 'cjs',
+    target: 'es2017',
+    platform: 'browser',
+    nodePaths: [nodeModules],
+    alias,
+    define,
+    inject,
+    external,
+    outfile,
+    logLevel: 'warning',
+    legalComments: 'none',
+  });
+  return outfile;
+}
+
+/** A `config.js` module (`module.exports = {...}`) in a temporary directory. */
+export function configModule(values) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'maidian-fw-config-'));
+  const file = path.join(dir, 'config.js');
+  fs.writeFileSync(file, `module.exports = ${JSON.stringify(values)};\n`);
+  return file;
+}
+
+/**
+ * What a framework app needs of the realm beyond tests/realm's host: WeChat's app service has a
+ * `global` object (both runtimes use it), and `hostLog`, where the test apps record what their
+ * own lifecycle code saw. Returns a reader of that log (plain JSON, outside the realm).
+ */
+export function prepareRealm(host) {
+  host.realm.run('globalThis.global = globalThis; globalThis.hostLog = [];');
+  return () => JSON.parse(JSON.stringify(host.realm.context.hostLog));
+}
