@@ -212,6 +212,45 @@ describe('Page hooks', () => {
     same(names(core()), ['appLaunch', 'appShow', 'pageShow', 'tap', 'pageHide']);
     same(page.q, { id: '9' });
   });
+
+  it('event invokers put on the instance at render (uni-app Vue 3) are wrapped, patches reach them', async () => {
+    const { host, md, core } = await start({ appCode: 'App({});' });
+    // What uni-mp-vue's vOn/createInvoker do: `this.e0 = invoker` while rendering (in
+    // `attached` and before each setData), re-renders set `invoker.value` in place.
+    host.run(
+      `const invoker = (fn) => { const inv = (e) => inv.value(e); inv.value = fn; return inv; };
+      Component({
+        lifetimes: { attached() { this.e0 = invoker((e) => 'first:' + e.currentTarget.id); } },
+        methods: {
+          rerender() {
+            this.e0.value = (e) => 'patched:' + e.currentTarget.id;
+            this.e1 = invoker((e) => 'new:' + e.currentTarget.id);
+            this.setData({ a: 'e0', b: 'e1' });
+          },
+          notAnInvoker(x) { return x; },
+        },
+      });`,
+      'pages/u/u',
+    );
+    host.launch();
+    const page = host.open('pages/u/u');
+    assert.equal(host.tap(page, 'e0', { id: 'a' }), 'first:a');
+    page.rerender();
+    assert.equal(host.tap(page, 'e0', { id: 'a' }), 'patched:a', 'the patch reached the invoker');
+    assert.equal(host.tap(page, 'e1', { id: 'b' }), 'new:b');
+    assert.equal(page.notAnInvoker(7), 7);
+    await md.ready();
+    const taps = [...core().chunks.values()]
+      .flat()
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.event === '$click')
+      .map((e) => [e.properties.handler, e.properties.element_id]);
+    same(taps, [
+      ['e0', 'a'],
+      ['e0', 'a'],
+      ['e1', 'b'],
+    ]);
+  });
 });
 
 describe('exposure', () => {

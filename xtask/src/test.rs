@@ -115,6 +115,20 @@ fn steps() -> Vec<Step> {
                 args: &["--test", "tests/e2e/truth.test.mjs"],
             },
         },
+        Step {
+            // The real Taro 3 and uni-app runtimes (tests/frameworks has its own package.json,
+            // installed by .ci/setup) with the shipped mini-program build.
+            name: "framework runtime tests",
+            action: Action::Cmd {
+                dir: ".",
+                program: "node",
+                args: &[
+                    "--test",
+                    "tests/frameworks/taro.test.mjs",
+                    "tests/frameworks/uni-app.test.mjs",
+                ],
+            },
+        },
     ]
 }
 

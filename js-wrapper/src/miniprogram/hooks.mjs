@@ -96,7 +96,7 @@ export function createHooks({ input, api }) {
   function stateOf(ctx) {
     let s = instances.get(ctx);
     if (!s) {
-      s = { query: undefined, ready: false, observer: null };
+      s = { query: undefined, ready: false, observer: null, setData: false };
       instances.set(ctx, s);
     }
     return s;
@@ -410,6 +410,47 @@ export function createHooks({ input, api }) {
     }
   }
 
+  /**
+   * uni-app (Vue 3) puts a template's event handlers on the component INSTANCE while Vue renders
+   * (`this.e0 = invoker`), not in `methods`, and re-renders patch `invoker.value` in place. Such
+   * invokers (a function carrying its handler in `.value`) are wrapped after each render; the
+   * wrapper forwards `.value` so the framework's patches still reach the original. Nothing else
+   * on the instance is touched.
+   */
+  function wrapInvokers(ctx) {
+    for (const name of Object.keys(ctx)) {
+      if (PAGE_CALLBACKS.indexOf(name) >= 0) continue;
+      const d = Object.getOwnPropertyDescriptor(ctx, name);
+      const fn = d?.value;
+      if (typeof fn !== 'function' || fn[MARK] || typeof fn.value !== 'function') continue;
+      const wrapped = wrapHandler(fn, name);
+      Object.defineProperty(wrapped, 'value', {
+        get: () => fn.value,
+        set: (v) => {
+          fn.value = v;
+        },
+        configurable: true,
+      });
+      replace(ctx, name, wrapped);
+    }
+  }
+
+  /** After `attached` (first render): wraps the invokers now and after every `setData`. */
+  function watchInvokers(ctx) {
+    if (!settings().click || !isObject(ctx)) return;
+    wrapInvokers(ctx);
+    const s = stateOf(ctx);
+    const setData = ctx.setData;
+    if (s.setData || typeof setData !== 'function') return;
+    s.setData = replace(ctx, 'setData', function (...args) {
+      try {
+        return setData.apply(this, args);
+      } finally {
+        guard('setData', () => wrapInvokers(ctx));
+      }
+    });
+  }
+
   function wrapHandlers(obj) {
     for (const name of Object.keys(obj)) {
       if (PAGE_CALLBACKS.indexOf(name) >= 0) continue;
@@ -441,6 +482,9 @@ export function createHooks({ input, api }) {
     const methods = options.methods;
     hookPageOptions(options, methods);
     wrapHandlers(methods);
+    if (isObject(options.lifetimes) || replace(options, 'lifetimes', {})) {
+      hookLifetime(options.lifetimes, 'attached', options.attached, watchInvokers);
+    }
     // Exposure inside the component's own tree (a page's observer cannot see into it).
     if (!settings().components) return;
     if (!isObject(options.lifetimes) && !replace(options, 'lifetimes', {})) return;

@@ -57,6 +57,7 @@ export function buildVendor({ entry, define, alias = {}, inject = [], external =
   buildSync({
     // Bare names resolve from tests/frameworks/node_modules, then `maidian` from `nodePaths`.
     stdin: { contents: entry, resolveDir: frameworksDir, sourcefile: 'vendor-entry.mjs' },
+    absWorkingDir: frameworksDir, // where aliases resolve from
     bundle: true,
     format: 'cjs',
     target: 'es2017',

@@ -221,6 +221,14 @@ export function createAppHost({
       for (const [k, v] of Object.entries(def.options)) if (typeof v === 'function') inst[k] = v;
     } else {
       for (const [k, v] of Object.entries(def.options.methods || {})) inst[k] = v;
+      // A component instance also has its properties (declared defaults) and triggerEvent
+      // (recorded: nothing listens to a page component's events).
+      inst.properties = {};
+      for (const [k, v] of Object.entries(def.options.properties || {})) {
+        inst.properties[k] = v && typeof v === 'object' && 'value' in v ? v.value : null;
+      }
+      inst.triggered = [];
+      inst.triggerEvent = (name, detail) => inst.triggered.push([name, detail]);
     }
     return inst;
   }
@@ -333,7 +341,10 @@ export function createAppHost({
       if (top) lifecycle(top.inst, top.def, 'onHide');
       const inst = instantiate(def, route, query);
       pages.push({ inst, def });
-      if (def.kind === 'component') def.options.lifetimes?.attached?.call(inst);
+      if (def.kind === 'component') {
+        (def.options.lifetimes?.created || def.options.created)?.call(inst);
+        (def.options.lifetimes?.attached || def.options.attached)?.call(inst);
+      }
       lifecycle(inst, def, 'onLoad', query);
       lifecycle(inst, def, 'onShow');
       lifecycle(inst, def, 'onReady');
