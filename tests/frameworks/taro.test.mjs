@@ -13,7 +13,6 @@
  * their arguments, and that the share handler's return value came back unchanged.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { miniprogramDist } from '../realm/paths.mjs';
@@ -23,17 +22,14 @@ import {
   buildVendor,
   configModule,
   frameworksDir,
-  frameworksMissing,
   installedVersion,
   prepareRealm,
+  prerequisitesMissing,
 } from './support/build.mjs';
 
 const dist = path.join(frameworksDir, 'taro', 'dist');
 const shipped = path.join(miniprogramDist, 'index.js');
-const skip =
-  frameworksMissing() ||
-  (!fs.existsSync(shipped) ? 'run `cargo xtask build-sdk` first' : null) ||
-  collectorUnavailable();
+const skip = prerequisitesMissing({ shippedEntry: shipped, collectorUnavailable });
 
 /** The vendor chunk, imports in the order Taro's app entry evaluates them. */
 const VENDOR_ENTRY = `

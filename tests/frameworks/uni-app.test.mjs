@@ -15,7 +15,6 @@
  * share handler's payload came back unchanged.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { miniprogramDist } from '../realm/paths.mjs';
@@ -25,17 +24,14 @@ import {
   buildVendor,
   configModule,
   frameworksDir,
-  frameworksMissing,
   installedVersion,
   prepareRealm,
+  prerequisitesMissing,
 } from './support/build.mjs';
 
 const dist = path.join(frameworksDir, 'uni-app', 'dist');
 const shipped = path.join(miniprogramDist, 'index.js');
-const skip =
-  frameworksMissing() ||
-  (!fs.existsSync(shipped) ? 'run `cargo xtask build-sdk` first' : null) ||
-  collectorUnavailable();
+const skip = prerequisitesMissing({ shippedEntry: shipped, collectorUnavailable });
 
 /**
  * `common/vendor.js`, imports in the order the vite build evaluates them: uni.api.esm.js first

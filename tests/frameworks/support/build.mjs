@@ -29,6 +29,20 @@ export function frameworksMissing() {
   return fs.existsSync(probe) ? null : `run \`npm ci\` in ${frameworksDir} (or .ci/setup)`;
 }
 
+/**
+ * Why the framework tests cannot run here (null when they can): packages not installed, the
+ * mini-program build missing, or the collector unavailable (`collectorUnavailable` of
+ * tests/realm). With `CI` set a missing prerequisite is an error, not a skip.
+ */
+export function prerequisitesMissing({ shippedEntry, collectorUnavailable }) {
+  const why =
+    frameworksMissing() ||
+    (!fs.existsSync(shippedEntry) ? 'run `cargo xtask build-sdk` first' : null) ||
+    collectorUnavailable();
+  if (why && process.env.CI) throw new Error(`framework tests cannot run under CI: ${why}`);
+  return why;
+}
+
 /** The installed version of a framework package (for messages and the docs table). */
 export function installedVersion(name) {
   const file = path.join(frameworksDir, 'node_modules', name, 'package.json');
