@@ -13,6 +13,7 @@
  * their arguments, and that the share handler's return value came back unchanged.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { miniprogramDist } from '../realm/paths.mjs';
@@ -20,6 +21,7 @@ import { createAppHost, waitFor } from '../realm/support/app-host.mjs';
 import { collectorUnavailable, startCollector } from '../realm/support/collector.mjs';
 import {
   buildVendor,
+  bundledWrapperFiles,
   configModule,
   frameworksDir,
   installedVersion,
@@ -198,5 +200,20 @@ describe(`Taro ${skip ? '' : installedVersion('@tarojs/runtime')} (React) in the
     assert.equal(typeof leave.properties.duration_ms, 'number');
     assert.ok(leave.properties.duration_ms >= 0);
     assert.equal(typeof one('$app_hide').properties.duration_ms, 'number');
+  });
+});
+
+describe('which build a framework bundler picks', () => {
+  // Taro's webpack and uni's vite bundle node_modules for mini-programs with browser
+  // conditions: a bare 'maidian' is the web build (fetch / WebAssembly, which a mini-program
+  // does not have), hence `maidian/miniprogram` in both recipes (docs/WRAPPER.md).
+  it("'maidian' is the web build, 'maidian/miniprogram' the mini-program build", {
+    skip: fs.existsSync(shipped) ? false : 'run `cargo xtask build-sdk` first',
+  }, () => {
+    assert.ok(bundledWrapperFiles('maidian').includes('dist/web/index.js'));
+    assert.deepEqual(
+      bundledWrapperFiles('maidian/miniprogram').filter((f) => f !== '<stdin>'),
+      ['miniprogram_dist/index.js'],
+    );
   });
 });

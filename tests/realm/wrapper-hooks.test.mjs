@@ -93,7 +93,7 @@ describe('App hooks', () => {
     assert.ok(names(core()).includes('appHide'));
   });
 
-  it('read-only lifecycle objects (Taro 3) fall back to wx.onAppShow / onAppHide', async () => {
+  it('read-only lifecycle objects (frozen App options) fall back to wx.onAppShow / onAppHide', async () => {
     const { host, md, core } = await start({
       appCode: `const o = {}; let shows = 0;
         Object.defineProperty(o, 'onShow', { value() { shows += 1; }, writable: false, enumerable: true });

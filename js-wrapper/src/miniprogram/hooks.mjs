@@ -12,8 +12,9 @@
  *   page has one (adding one would turn the share menu on), payloads are rewritten only with
  *   `share.augment`.
  *
- * Read-only lifecycle objects (Taro 3) cannot be wrapped; then `wx.onAppShow` / `wx.onAppHide`
- * report the app events, and `md.lifecycle.*` lets a framework report the rest explicitly.
+ * Read-only lifecycle objects (a frozen `App()` options object) cannot be wrapped; then
+ * `wx.onAppShow` / `wx.onAppHide` report the app events, and `md.lifecycle.*` lets a framework
+ * report the rest explicitly.
  */
 
 import { snapshot } from '../client.mjs';

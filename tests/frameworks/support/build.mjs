@@ -88,6 +88,34 @@ export function buildVendor({ entry, define, alias = {}, inject = [], external =
   return outfile;
 }
 
+/**
+ * The js-wrapper files a bundler with browser conditions (what Taro's webpack and uni's vite
+ * use for mini-program builds) includes for `import md from '<specifier>'`.
+ */
+export function bundledWrapperFiles(specifier) {
+  const { buildSync } = require('esbuild');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'maidian-fw-resolve-'));
+  fs.mkdirSync(path.join(dir, 'node_modules'));
+  fs.symlinkSync(packageDir, path.join(dir, 'node_modules', 'maidian'), 'dir');
+  try {
+    const { metafile } = buildSync({
+      stdin: { contents: `import md from '${specifier}'; export { md };`, resolveDir: dir },
+      bundle: true,
+      write: false,
+      metafile: true,
+      format: 'cjs',
+      platform: 'browser',
+      // The glue's own `./maidian_sdk.js` imports are not what is looked at here.
+      external: ['*.wasm'],
+      absWorkingDir: packageDir,
+      logLevel: 'silent',
+    });
+    return Object.keys(metafile.inputs).filter((f) => !f.startsWith('..') && !f.startsWith('/'));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** A `config.js` module (`module.exports = {...}`) in a temporary directory. */
 export function configModule(values) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'maidian-fw-config-'));
