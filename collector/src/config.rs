@@ -34,6 +34,18 @@ pub enum Durability {
     Never,
 }
 
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One readable line per event (colored on a terminal).
+    #[default]
+    Human,
+    /// One JSON object per line: `timestamp`, `level`, `target`, `message` and the event's
+    /// fields at the top level, for log shippers.
+    Json,
+}
+
 /// Command-line flags. Every flag also reads the environment variable named after it
 /// (`--data-dir` → `MAIDIAN_DATA_DIR`); a flag given on the command line wins. Unset flags fall
 /// back to the configuration file, then to the default named in the help.
@@ -144,6 +156,10 @@ pub struct Cli {
     /// Tokio worker threads (default: one per core).
     #[arg(long, env = "MAIDIAN_WORKERS")]
     pub workers: Option<usize>,
+    /// Log line format on stderr; the level comes from `RUST_LOG` (default `info`)
+    /// [default: human].
+    #[arg(long, value_enum, env = "MAIDIAN_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
     /// Test hook: while this file exists, the writer fails every write with an injected I/O
     /// error (its content `stall:MS` instead delays each group commit by MS milliseconds), and
     /// `/readyz` reports the data directory unwritable.
@@ -221,6 +237,8 @@ pub struct FileConfig {
     trusted_proxies: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     workers: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    log_format: Option<LogFormat>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     limits: BTreeMap<String, u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -307,6 +325,8 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// Worker threads.
     pub workers: Option<usize>,
+    /// Log line format.
+    pub log_format: LogFormat,
     /// Fault-injection file (tests).
     pub fault_file: Option<PathBuf>,
     /// Clock offset (tests).
@@ -651,6 +671,7 @@ impl Config {
             ip_rate: rate(&cli.ip_rate, &file.ip_rate)?,
             trusted_proxies,
             workers: cli.workers.or(file.workers).filter(|w| *w > 0),
+            log_format: cli.log_format.or(file.log_format).unwrap_or_default(),
             fault_file: cli.fault_file,
             clock_offset_ms: cli.clock_offset_ms.unwrap_or(0),
         })
@@ -696,6 +717,7 @@ impl Config {
                 .map(ToString::to_string)
                 .collect(),
             workers: self.workers,
+            log_format: Some(self.log_format),
             limits,
             projects: self
                 .projects
@@ -878,6 +900,18 @@ mod tests {
         assert!(parse_rate("5/0").is_err());
         assert_eq!(parse_cidr("10.1.2.3").unwrap().to_string(), "10.1.2.3/32");
         assert!(parse_cidr("10.0.0.0/33").is_err());
+    }
+
+    #[test]
+    fn log_format_layers() {
+        assert_eq!(cfg(&[]).unwrap().log_format, LogFormat::Human);
+        let file = "log_format = \"json\"";
+        assert_eq!(with_file(&[], file).unwrap().log_format, LogFormat::Json);
+        let flag = with_file(&["--log-format", "human"], file).unwrap();
+        assert_eq!(flag.log_format, LogFormat::Human);
+        assert!(flag.to_toml().contains("log_format = \"human\""));
+        assert!(with_file(&[], "log_format = \"xml\"").is_err());
+        assert!(cfg(&["--log-format", "xml"]).is_err());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
@@ -28,13 +28,15 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use maidian_protocol::body::Hint;
 use maidian_protocol::{ErrorBody, Limits, MessageType, RequestError};
+use tracing::warn;
 
 use crate::auth;
 use crate::clock::Clock;
 use crate::decode;
 use crate::edge::{Cors, Edge};
 use crate::ingest::{Pipeline, Refusal, RequestMeta};
-use crate::metrics::Metrics;
+use crate::metrics::labels::Endpoint;
+use crate::metrics::{self, Metrics};
 
 /// Seconds a client should wait after a 503.
 pub const RETRY_AFTER_SECS: u64 = 1;
@@ -61,7 +63,7 @@ impl Readiness {
         if self.draining.load(Relaxed) {
             return Err("draining".into());
         }
-        let queued = metrics.writer_queued.load(Relaxed);
+        let queued = u64::try_from(metrics.writer_queued.get()).unwrap_or(0);
         if queued >= self.queue_high {
             return Err(format!("writer queue saturated ({queued} queued)"));
         }
@@ -207,19 +209,34 @@ fn header_str(req: &Request<Incoming>, name: header::HeaderName) -> Option<&str>
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Handles one request.
+/// Handles one request and records its latency by endpoint and status class.
 pub async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> Resp {
+    let started = Instant::now();
+    let implied = route(req.uri().path());
+    let endpoint = Endpoint::of(req.method(), req.uri().path(), implied.is_some());
+    let metrics = app.metrics.clone();
+    let r = dispatch(app, req, peer, implied).await;
+    metrics.request_done(endpoint, r.status().as_u16(), started.elapsed());
+    r
+}
+
+async fn dispatch(
+    app: Arc<App>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    implied: Option<Option<MessageType>>,
+) -> Resp {
     let received_at = app.clock.now_ms();
     let m = &*app.metrics;
     let origin = req.headers().get(header::ORIGIN).cloned();
     let path = req.uri().path();
-    if let Some(implied) = route(path) {
+    if let Some(implied) = implied {
         let mut cors = Cors::for_any(app.edge().keys.policies(), origin.as_ref());
         let mut r = match *req.method() {
             Method::POST => {
-                m.requests_in_flight.fetch_add(1, Relaxed);
+                m.requests_in_flight.inc();
                 let r = ingest(&app, req, peer, implied, received_at, &mut cors).await;
-                m.requests_in_flight.fetch_sub(1, Relaxed);
+                m.requests_in_flight.dec();
                 r
             }
             Method::OPTIONS => preflight(&app, &req, &mut cors),
@@ -243,10 +260,16 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> 
             }
         },
         (&Method::GET, "/metrics") => {
+            // The free-space gauges are read now (one statvfs), off the async workers.
+            let (metrics, dir) = (app.metrics.clone(), app.readiness.data_dir.clone());
+            let refreshed = tokio::task::spawn_blocking(move || metrics.refresh_disk(&dir)).await;
+            if let Ok(Err(e)) = refreshed {
+                warn!("cannot read the data directory's free space: {e}");
+            }
             let mut r = Response::new(Full::new(Bytes::from(m.render())));
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; version=0.0.4"),
+                HeaderValue::from_static(metrics::CONTENT_TYPE),
             );
             r
         }
@@ -303,7 +326,7 @@ async fn ingest(
     let edge = app.edge();
     let client_ip = edge.proxies.client_ip(peer.ip(), req.headers());
     if let Err(l) = edge.rate_limits.check_ip(client_ip) {
-        m.rate_limited_ip.fetch_add(1, Relaxed);
+        m.rate_limited_ip.inc();
         return refuse_after(
             m,
             RequestError::RateLimited,
@@ -312,7 +335,7 @@ async fn ingest(
         );
     }
     let Ok(_permit) = app.concurrency.try_acquire() else {
-        m.concurrency_refused.fetch_add(1, Relaxed);
+        m.concurrency_refused.inc();
         return refuse(
             m,
             RequestError::Unavailable,
@@ -351,7 +374,7 @@ async fn ingest(
         );
     }
     if let Err(l) = edge.rate_limits.check_key(found.index) {
-        m.rate_limited_key.fetch_add(1, Relaxed);
+        m.rate_limited_key.inc();
         return refuse_after(
             m,
             RequestError::RateLimited,
@@ -396,6 +419,7 @@ async fn ingest(
         Ok(e) => e,
         Err(e) => return refuse(m, e, "Content-Encoding must be gzip, deflate or identity"),
     };
+    m.body_received(enc, bytes.len());
     let decoded = match decode::decode(enc, &bytes, limits.max_inflated_bytes) {
         Ok(d) => d,
         Err(RequestError::InflatedTooLarge) => {
@@ -410,6 +434,7 @@ async fn ingest(
         }
         Err(e) => return refuse(m, e, "the compressed body is corrupt"),
     };
+    m.body_decoded(enc, bytes.len(), decoded.len());
     let meta = RequestMeta {
         received_at,
         ip: Some(&ip),
@@ -419,7 +444,7 @@ async fn ingest(
     };
     match app.pipeline.ingest(&project, meta, &decoded).await {
         Ok(resp) => {
-            m.requests_ok.fetch_add(1, Relaxed);
+            m.requests_ok.inc();
             json(
                 StatusCode::OK,
                 serde_json::to_vec(&resp).unwrap_or_default(),

@@ -177,6 +177,8 @@ impl Pipeline {
     ) -> Result<BatchResponse, Refusal> {
         let parsed = split_body(body, meta.hint, &self.limits)
             .map_err(|e| Refusal::new(e, body_message(e, &self.limits)))?;
+        self.metrics
+            .batch_split(parsed.items.len(), meta.received_at, parsed.sent_at);
         let checker = Checker {
             limits: &self.limits,
             received_at: meta.received_at,
@@ -255,10 +257,10 @@ impl Pipeline {
             .await?;
         self.metrics
             .events_accepted
-            .fetch_add(outcome.0 as u64, Relaxed);
+            .inc_by(outcome.0 as u64);
         self.metrics
             .events_duplicate
-            .fetch_add(outcome.1 as u64, Relaxed);
+            .inc_by(outcome.1 as u64);
         Ok(BatchResponse {
             accepted: outcome.0,
             duplicates: outcome.1,
@@ -343,7 +345,7 @@ impl Pipeline {
                             })
                     }
                     Err(SubmitError::Full) => {
-                        self.metrics.queue_full.fetch_add(1, Relaxed);
+                        self.metrics.queue_full.inc();
                         Err(Refusal::unavailable("the write queue is full"))
                     }
                     Err(SubmitError::Closed) => {
@@ -361,10 +363,10 @@ impl Pipeline {
                     let s = d.stats();
                     self.metrics
                         .dedup_compact_ids
-                        .store(s.compact_ids as u64, Relaxed);
+                        .set(s.compact_ids as i64);
                     self.metrics
                         .dedup_text_ids
-                        .store(s.text_ids as u64, Relaxed);
+                        .set(s.text_ids as i64);
                 }
                 project.resolved.notify_waiters();
                 result?;

@@ -15,7 +15,8 @@
 //! - [`ingest`]: the per-request pipeline (validate, enrich, dedup, append, answer).
 //! - [`dedup`]: the exact, bounded, windowed id set (sans-IO); [`idlog`]: its on-disk log.
 //! - [`sink`]: the group-committing writer, rotation policy, sealing, recovery.
-//! - [`metrics`]: counters for every outcome and limit.
+//! - [`metrics`]: the Prometheus registry: counters for every outcome and limit, latency,
+//!   size and skew histograms, queue, file and disk gauges; [`logging`]: human or JSON logs.
 //! - [`reload`]: SIGHUP reload of projects, keys, allow-lists, CORS, rates, trusted proxies.
 
 pub mod auth;
@@ -27,6 +28,7 @@ pub mod edge;
 pub mod http;
 pub mod idlog;
 pub mod ingest;
+pub mod logging;
 pub mod metrics;
 pub mod reload;
 pub mod server;
@@ -109,7 +111,7 @@ pub async fn run_reloadable(
     )?;
     metrics
         .torn_lines_cut
-        .fetch_add(report.torn_lines, std::sync::atomic::Ordering::Relaxed);
+        .inc_by(report.torn_lines);
     if report != recovery::RecoveryReport::default() {
         info!(?report, "recovered files left by a previous run");
     }
@@ -184,7 +186,7 @@ pub async fn run_reloadable(
     let drained = async move {
         shutdown.await;
         draining_app.readiness.draining.store(true, Relaxed);
-        draining_app.metrics.draining.store(1, Relaxed);
+        draining_app.metrics.draining.set(1);
         if !drain_delay.is_zero() {
             info!(?drain_delay, "draining: /readyz fails; still serving");
             tokio::time::sleep(drain_delay).await;

@@ -1,23 +1,16 @@
-//! maidian-collector binary: flags -> logging -> runtime -> [`maidian_collector::run`].
+//! maidian-collector binary: flags -> configuration -> logging -> runtime ->
+//! [`maidian_collector::run`].
 //! Prints `listening on ADDR` on stdout once ready (tests and scripts read it).
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 use maidian_collector::config::{Cli, Config};
-use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let (check, print) = (cli.check_config, cli.print_config);
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
     let reload_from = cli.clone();
     let config = match Config::from_cli(cli) {
         Ok(c) => c,
@@ -35,6 +28,7 @@ fn main() -> ExitCode {
     if check || print {
         return ExitCode::SUCCESS;
     }
+    maidian_collector::logging::init(config.log_format);
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     rt.enable_all();
     if let Some(w) = config.workers {

@@ -185,10 +185,9 @@ async fn on_sighup(mut hup: tokio::signal::unix::Signal, reloader: Arc<Reloader>
 }
 
 fn a_metric(app: &App, ok: bool) {
-    use std::sync::atomic::Ordering::Relaxed;
     if ok {
-        app.metrics.config_reloads.fetch_add(1, Relaxed);
+        app.metrics.config_reloads.inc();
     } else {
-        app.metrics.config_reload_failures.fetch_add(1, Relaxed);
+        app.metrics.config_reload_failures.inc();
     }
 }

@@ -5,7 +5,6 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
@@ -75,13 +74,13 @@ pub async fn serve(
                     .header_read_timeout(header_timeout)
                     .serve_connection(TokioIo::new(stream), svc);
                 let conn = graceful.watch(conn);
-                metrics.connections_total.fetch_add(1, Relaxed);
-                metrics.connections_open.fetch_add(1, Relaxed);
+                metrics.connections_total.inc();
+                metrics.connections_open.inc();
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
                         debug!("connection: {e}");
                     }
-                    metrics.connections_open.fetch_sub(1, Relaxed);
+                    metrics.connections_open.dec();
                     drop(slot);
                 });
             }

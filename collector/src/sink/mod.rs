@@ -27,11 +27,11 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::oneshot;
 use tracing::{error, info, warn};
 
@@ -130,9 +130,9 @@ impl SinkHandle {
     /// Queues an append without waiting.
     pub fn submit(&self, a: Append) -> Result<(), SubmitError> {
         // Counted before the send so the writer's decrement can never run first.
-        self.metrics.writer_queued.fetch_add(1, Relaxed);
+        self.metrics.writer_queued.inc();
         self.tx.try_send(Msg::Append(a)).map_err(|e| {
-            self.metrics.writer_queued.fetch_sub(1, Relaxed);
+            self.metrics.writer_queued.dec();
             match e {
                 TrySendError::Full(_) => SubmitError::Full,
                 TrySendError::Disconnected(_) => SubmitError::Closed,
@@ -169,7 +169,7 @@ pub fn start(
             for job in seal_rx {
                 match seal::seal(&job) {
                     Ok(path) => {
-                        seal_metrics.files_sealed.fetch_add(1, Relaxed);
+                        seal_metrics.files_sealed.inc();
                         info!(file = %path.display(), lines = job.lines, trigger = job.trigger.as_str(), "sealed");
                     }
                     Err(e) => error!(stem = %job.stem, "sealing failed (recovered on restart): {e}"),
@@ -228,6 +228,33 @@ struct OpenFile {
     /// Ids of some stored events could not be logged: the file must not be sealed by the
     /// writer (recovery reads its ids on the next start).
     ids_incomplete: bool,
+    /// Counts the file in the open-files gauge while it exists.
+    _counted: OpenCount,
+}
+
+/// One unit of the open-files gauge, given back on drop — however the file leaves the writer
+/// (sealed, cut off after an error, or at shutdown).
+struct OpenCount(Gauge);
+
+impl OpenCount {
+    fn new(g: Gauge) -> Self {
+        g.inc();
+        Self(g)
+    }
+}
+
+impl Drop for OpenCount {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// `fdatasync`, counted and timed.
+fn timed_sync(metrics: &Metrics, file: &File) -> io::Result<()> {
+    let started = Instant::now();
+    let r = file.sync_data();
+    metrics.fsync_done(started.elapsed());
+    r
 }
 
 /// State of a file at the start of a group, to undo the group after a failed sync.
@@ -287,7 +314,7 @@ impl Writer {
             let queued = &self.metrics.writer_queued;
             let mut push = |m: Msg, group: &mut Vec<Append>, bytes: &mut usize| match m {
                 Msg::Append(a) => {
-                    queued.fetch_sub(1, Relaxed);
+                    queued.dec();
                     *bytes += a.events.len() + a.rejected.len();
                     group.push(a);
                 }
@@ -308,7 +335,7 @@ impl Writer {
                 // Anything queued after the shutdown request is refused.
                 while let Ok(m) = rx.try_recv() {
                     if let Msg::Append(a) = m {
-                        self.metrics.writer_queued.fetch_sub(1, Relaxed);
+                        self.metrics.writer_queued.dec();
                         let _ = a.reply.send(Err(WriteError::ShuttingDown));
                     }
                 }
@@ -350,7 +377,7 @@ impl Writer {
                 {
                     Ok(serial) => touched[i].push(serial),
                     Err(e) => {
-                        self.metrics.write_errors.fetch_add(1, Relaxed);
+                        self.metrics.write_errors.inc();
                         warn!(project = %a.project, stream = stream.as_str(), "write failed: {e}");
                         ok[i] = false;
                     }
@@ -369,7 +396,7 @@ impl Writer {
                     continue;
                 }
                 if let Err(e) = self.sync_serial(serial) {
-                    self.metrics.write_errors.fetch_add(1, Relaxed);
+                    self.metrics.write_errors.inc();
                     warn!("fdatasync failed: {e}");
                     failed.push(serial);
                 }
@@ -385,7 +412,7 @@ impl Writer {
                 ok[i] = false;
             }
         }
-        self.metrics.group_commits.fetch_add(1, Relaxed);
+        self.metrics.group_commits.inc();
         // Ids go to the log only for appends whose bytes are durable.
         for (i, a) in group.iter().enumerate() {
             if ok[i] && !a.ids.is_empty() {
@@ -499,7 +526,7 @@ impl Writer {
         f.lines += lines;
         self.metrics
             .bytes_written
-            .fetch_add(bytes.len() as u64, Relaxed);
+            .inc_by(bytes.len() as u64);
         Ok(serial)
     }
 
@@ -545,6 +572,7 @@ impl Writer {
                 first_rx: at,
                 last_rx: at,
                 ids_incomplete: false,
+                _counted: OpenCount::new(self.metrics.open_files(&key.0, key.1.as_str())),
             });
         }
     }
@@ -556,8 +584,7 @@ impl Writer {
         if f.synced == f.written {
             return Ok(());
         }
-        self.metrics.fsyncs.fetch_add(1, Relaxed);
-        f.file.sync_data()?;
+        timed_sync(&self.metrics, &f.file)?;
         f.synced = f.written;
         Ok(())
     }
@@ -570,18 +597,21 @@ impl Writer {
         if f.synced == f.written {
             return Ok(());
         }
-        metrics.fsyncs.fetch_add(1, Relaxed);
-        f.file.sync_data()?;
+        timed_sync(&metrics, &f.file)?;
         f.synced = f.written;
         Ok(())
     }
 
     /// After a failed sync: cut the file back to its state before the group.
     fn undo_group(&mut self, serial: u64, s: &Snapshot) {
+        let metrics = self.metrics.clone();
         let Some(f) = self.file_by_serial(serial) else {
             return;
         };
-        let cut = f.file.set_len(s.bytes).and_then(|()| f.file.sync_data());
+        let cut = f
+            .file
+            .set_len(s.bytes)
+            .and_then(|()| timed_sync(&metrics, &f.file));
         match cut {
             Ok(()) => {
                 f.written = s.bytes;
@@ -611,7 +641,7 @@ impl Writer {
             let keys: Vec<FileKey> = self.files.keys().cloned().collect();
             for k in keys {
                 if let Err(e) = self.sync_file(&k) {
-                    self.metrics.write_errors.fetch_add(1, Relaxed);
+                    self.metrics.write_errors.inc();
                     warn!("interval sync failed: {e}");
                 }
             }
@@ -651,8 +681,7 @@ impl Writer {
             return;
         }
         if f.synced != f.written {
-            self.metrics.fsyncs.fetch_add(1, Relaxed);
-            if let Err(e) = f.file.sync_data() {
+            if let Err(e) = timed_sync(&self.metrics, &f.file) {
                 error!(stem = %f.stem, "sync before sealing failed: {e}; left for recovery");
                 return;
             }
