@@ -255,12 +255,8 @@ impl Pipeline {
                 rejected.len() as u64,
             )
             .await?;
-        self.metrics
-            .events_accepted
-            .inc_by(outcome.0 as u64);
-        self.metrics
-            .events_duplicate
-            .inc_by(outcome.1 as u64);
+        self.metrics.events_accepted.inc_by(outcome.0 as u64);
+        self.metrics.events_duplicate.inc_by(outcome.1 as u64);
         Ok(BatchResponse {
             accepted: outcome.0,
             duplicates: outcome.1,
@@ -361,12 +357,8 @@ impl Pipeline {
                         }
                     }
                     let s = d.stats();
-                    self.metrics
-                        .dedup_compact_ids
-                        .set(s.compact_ids as i64);
-                    self.metrics
-                        .dedup_text_ids
-                        .set(s.text_ids as i64);
+                    self.metrics.dedup_compact_ids.set(s.compact_ids as i64);
+                    self.metrics.dedup_text_ids.set(s.text_ids as i64);
                 }
                 project.resolved.notify_waiters();
                 result?;

@@ -109,9 +109,7 @@ pub async fn run_reloadable(
             }
         },
     )?;
-    metrics
-        .torn_lines_cut
-        .inc_by(report.torn_lines);
+    metrics.torn_lines_cut.inc_by(report.torn_lines);
     if report != recovery::RecoveryReport::default() {
         info!(?report, "recovered files left by a previous run");
     }

@@ -76,7 +76,11 @@ pub enum StatusClass {
 
 impl StatusClass {
     /// Every class, in label order.
-    pub const ALL: [StatusClass; 3] = [StatusClass::Success, StatusClass::Client, StatusClass::Server];
+    pub const ALL: [StatusClass; 3] = [
+        StatusClass::Success,
+        StatusClass::Client,
+        StatusClass::Server,
+    ];
 
     /// The class of `status`.
     pub const fn of(status: u16) -> Self {
@@ -139,13 +143,34 @@ mod tests {
 
     #[test]
     fn endpoints() {
-        assert_eq!(Endpoint::of(&Method::POST, "/v1/batch", true), Endpoint::Ingest);
-        assert_eq!(Endpoint::of(&Method::OPTIONS, "/v1/track", true), Endpoint::Preflight);
-        assert_eq!(Endpoint::of(&Method::GET, "/v1/batch", true), Endpoint::Other);
-        assert_eq!(Endpoint::of(&Method::GET, "/health", false), Endpoint::Health);
-        assert_eq!(Endpoint::of(&Method::GET, "/readyz", false), Endpoint::Ready);
-        assert_eq!(Endpoint::of(&Method::GET, "/metrics", false), Endpoint::Metrics);
-        assert_eq!(Endpoint::of(&Method::POST, "/metrics", false), Endpoint::Other);
+        assert_eq!(
+            Endpoint::of(&Method::POST, "/v1/batch", true),
+            Endpoint::Ingest
+        );
+        assert_eq!(
+            Endpoint::of(&Method::OPTIONS, "/v1/track", true),
+            Endpoint::Preflight
+        );
+        assert_eq!(
+            Endpoint::of(&Method::GET, "/v1/batch", true),
+            Endpoint::Other
+        );
+        assert_eq!(
+            Endpoint::of(&Method::GET, "/health", false),
+            Endpoint::Health
+        );
+        assert_eq!(
+            Endpoint::of(&Method::GET, "/readyz", false),
+            Endpoint::Ready
+        );
+        assert_eq!(
+            Endpoint::of(&Method::GET, "/metrics", false),
+            Endpoint::Metrics
+        );
+        assert_eq!(
+            Endpoint::of(&Method::POST, "/metrics", false),
+            Endpoint::Other
+        );
         for (i, e) in Endpoint::ALL.iter().enumerate() {
             assert_eq!(e.index(), i);
         }
@@ -175,6 +200,9 @@ mod tests {
         assert_eq!(skew_seconds(10_000, Some(12_500)), Some(2.5));
         assert_eq!(skew_seconds(10_000, Some(7_500)), Some(2.5));
         assert_eq!(skew_seconds(10_000, None), None);
-        assert_eq!(skew_seconds(i64::MAX, Some(i64::MIN)), Some(u64::MAX as f64 / 1000.0));
+        assert_eq!(
+            skew_seconds(i64::MAX, Some(i64::MIN)),
+            Some(u64::MAX as f64 / 1000.0)
+        );
     }
 }

@@ -156,10 +156,7 @@ impl Metrics {
         let write_errors = counter("write_errors", "Failed writes or syncs.");
         let files_sealed = counter("files_sealed", "Files sealed.");
         let torn_lines_cut = counter("torn_lines_cut", "Torn lines cut by recovery.");
-        let config_reloads = counter(
-            "config_reloads",
-            "Successful SIGHUP configuration reloads.",
-        );
+        let config_reloads = counter("config_reloads", "Successful SIGHUP configuration reloads.");
         let config_reload_failures = counter(
             "config_reload_failures",
             "Failed SIGHUP reloads (previous configuration kept).",
@@ -200,11 +197,7 @@ impl Metrics {
                 ])
             })
             .collect();
-        r.register(
-            "requests_refused",
-            "Requests refused, by error.",
-            refused,
-        );
+        r.register("requests_refused", "Requests refused, by error.", refused);
         let rejected = Family::<[(&str, &str); 1], Counter>::default();
         let events_rejected = Reason::ALL
             .iter()
@@ -214,8 +207,10 @@ impl Metrics {
 
         let body = Family::<[(&str, &str); 1], Counter>::default();
         let inflated = Family::<[(&str, &str); 1], Counter>::default();
-        let body_bytes = ENCODINGS.map(|e| body.get_or_create_owned(&[("encoding", labels::encoding_name(e))]));
-        let inflated_bytes = ENCODINGS.map(|e| inflated.get_or_create_owned(&[("encoding", labels::encoding_name(e))]));
+        let body_bytes =
+            ENCODINGS.map(|e| body.get_or_create_owned(&[("encoding", labels::encoding_name(e))]));
+        let inflated_bytes = ENCODINGS
+            .map(|e| inflated.get_or_create_owned(&[("encoding", labels::encoding_name(e))]));
         r.register_with_unit(
             "request_body",
             "Ingest request body bytes as received (before decoding), by content encoding; \
@@ -231,9 +226,10 @@ impl Metrics {
             inflated,
         );
 
-        let durations = Family::<[(&str, &str); 2], Histogram, fn() -> Histogram>::new_with_constructor(
-            || histogram(&LATENCY_BUCKETS),
-        );
+        let durations =
+            Family::<[(&str, &str); 2], Histogram, fn() -> Histogram>::new_with_constructor(|| {
+                histogram(&LATENCY_BUCKETS)
+            });
         let request_duration = Endpoint::ALL
             .iter()
             .flat_map(|ep| StatusClass::ALL.iter().map(move |c| (*ep, *c)))
@@ -388,8 +384,10 @@ impl Metrics {
 
     /// The open-file gauge of a project's stream (the writer holds it while the file is open).
     pub fn open_files(&self, project: &str, stream: &'static str) -> Gauge {
-        self.open_files
-            .get_or_create_owned(&[("project", project.to_owned()), ("stream", stream.to_owned())])
+        self.open_files.get_or_create_owned(&[
+            ("project", project.to_owned()),
+            ("stream", stream.to_owned()),
+        ])
     }
 
     /// Refreshes the data directory's space gauges (a `statvfs`; call off the async runtime).
@@ -462,18 +460,36 @@ mod tests {
         m.refused(RequestError::Unavailable);
         m.rejected(Reason::MissingMessageId);
         let t = m.render();
-        line(&t, "maidian_request_body_bytes_total{encoding=\"gzip\"} 100");
-        line(&t, "maidian_request_inflated_bytes_total{encoding=\"gzip\"} 1000");
-        line(&t, "maidian_request_body_bytes_total{encoding=\"identity\"} 50");
+        line(
+            &t,
+            "maidian_request_body_bytes_total{encoding=\"gzip\"} 100",
+        );
+        line(
+            &t,
+            "maidian_request_inflated_bytes_total{encoding=\"gzip\"} 1000",
+        );
+        line(
+            &t,
+            "maidian_request_body_bytes_total{encoding=\"identity\"} 50",
+        );
         line(&t, "maidian_inflate_ratio_count 1");
         line(&t, "maidian_inflate_ratio_sum 10.0");
         line(&t, "maidian_batch_events_count 2");
         line(&t, "maidian_batch_events_sum 5.0");
         line(&t, "maidian_clock_skew_seconds_count 1");
         line(&t, "maidian_clock_skew_seconds_sum 2.5");
-        line(&t, "maidian_request_duration_seconds_count{endpoint=\"ingest\",status=\"5xx\"} 1");
-        line(&t, "maidian_requests_refused_total{error=\"unavailable\",status=\"503\"} 1");
-        line(&t, "maidian_events_rejected_total{reason=\"missing_message_id\"} 1");
+        line(
+            &t,
+            "maidian_request_duration_seconds_count{endpoint=\"ingest\",status=\"5xx\"} 1",
+        );
+        line(
+            &t,
+            "maidian_requests_refused_total{error=\"unavailable\",status=\"503\"} 1",
+        );
+        line(
+            &t,
+            "maidian_events_rejected_total{reason=\"missing_message_id\"} 1",
+        );
     }
 
     #[test]
@@ -483,9 +499,15 @@ mod tests {
         g.inc();
         m.open_files("shop", "events").inc();
         let t = m.render();
-        line(&t, "maidian_open_files{project=\"shop\",stream=\"events\"} 2");
+        line(
+            &t,
+            "maidian_open_files{project=\"shop\",stream=\"events\"} 2",
+        );
         g.dec();
-        line(&m.render(), "maidian_open_files{project=\"shop\",stream=\"events\"} 1");
+        line(
+            &m.render(),
+            "maidian_open_files{project=\"shop\",stream=\"events\"} 1",
+        );
     }
 
     #[test]

@@ -524,9 +524,7 @@ impl Writer {
         f.first_rx = f.first_rx.min(at);
         f.last_rx = f.last_rx.max(at);
         f.lines += lines;
-        self.metrics
-            .bytes_written
-            .inc_by(bytes.len() as u64);
+        self.metrics.bytes_written.inc_by(bytes.len() as u64);
         Ok(serial)
     }
 

@@ -10,7 +10,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use flate2::Compression;
@@ -52,6 +52,8 @@ pub struct Server {
     pub addr: SocketAddr,
     pub data: PathBuf,
     pub args: Vec<String>,
+    /// Its stderr lines, when started with [`Server::start_logged`] (else inherited).
+    pub stderr: Option<Arc<Mutex<Vec<String>>>>,
 }
 
 pub fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
@@ -79,23 +81,58 @@ impl Server {
             "t1".into(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
-        Self::spawn(data, args, env)
+        Self::spawn(data, args, env, false)
+    }
+
+    /// Like [`Server::start_env`], with stderr collected line by line into
+    /// [`Server::stderr`]; `env` may set `RUST_LOG` (default `warn`).
+    pub fn start_logged(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut args: Vec<String> = vec![
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--data-dir".into(),
+            data.display().to_string(),
+            "--collector-id".into(),
+            "t1".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Self::spawn(data, args, env, true)
+    }
+
+    /// The stderr lines so far (see [`Server::start_logged`]).
+    pub fn stderr_lines(&self) -> Vec<String> {
+        let lines = self.stderr.as_ref().expect("started with start_logged");
+        lines.lock().unwrap().clone()
     }
 
     fn start_args(data: &Path, args: Vec<String>) -> Self {
-        Self::spawn(data, args, &[])
+        Self::spawn(data, args, &[], false)
     }
 
-    fn spawn(data: &Path, args: Vec<String>, env: &[(&str, &str)]) -> Self {
+    fn spawn(data: &Path, args: Vec<String>, env: &[(&str, &str)], capture: bool) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_maidian-collector"))
             .args(&args)
-            .envs(env.iter().copied())
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(if capture {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            })
             .spawn()
             .expect("spawn collector");
+        let stderr = child.stderr.take().map(|err| {
+            let lines = Arc::new(Mutex::new(Vec::new()));
+            let sink = lines.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(err).lines().map_while(Result::ok) {
+                    sink.lock().unwrap().push(line);
+                }
+            });
+            lines
+        });
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -121,6 +158,7 @@ impl Server {
             addr,
             data: data.to_path_buf(),
             args,
+            stderr,
         }
     }
 
