@@ -214,14 +214,14 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> 
     let started = Instant::now();
     let implied = route(req.uri().path());
     let endpoint = Endpoint::of(req.method(), req.uri().path(), implied.is_some());
-    let metrics = app.metrics.clone();
-    let r = dispatch(app, req, peer, implied).await;
-    metrics.request_done(endpoint, r.status().as_u16(), started.elapsed());
+    let r = dispatch(&app, req, peer, implied).await;
+    app.metrics
+        .request_done(endpoint, r.status().as_u16(), started.elapsed());
     r
 }
 
 async fn dispatch(
-    app: Arc<App>,
+    app: &App,
     req: Request<Incoming>,
     peer: SocketAddr,
     implied: Option<Option<MessageType>>,
