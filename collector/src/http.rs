@@ -235,11 +235,11 @@ async fn dispatch(
         let mut r = match *req.method() {
             Method::POST => {
                 m.requests_in_flight.inc();
-                let r = ingest(&app, req, peer, implied, received_at, &mut cors).await;
+                let r = ingest(app, req, peer, implied, received_at, &mut cors).await;
                 m.requests_in_flight.dec();
                 r
             }
-            Method::OPTIONS => preflight(&app, &req, &mut cors),
+            Method::OPTIONS => preflight(app, &req, &mut cors),
             _ => refuse(m, RequestError::MethodNotAllowed, "use POST"),
         };
         cors.apply(r.headers_mut());
