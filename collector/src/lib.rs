@@ -175,6 +175,15 @@ pub async fn run_reloadable(
     });
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
+    // Poll the shutdown future once before announcing the address: a signal future installs
+    // its handlers when first polled, and a SIGTERM sent as soon as the address is known must
+    // drain, not kill the process with the default action.
+    let mut shutdown = Box::pin(shutdown);
+    let signalled = tokio::select! {
+        biased;
+        () = &mut shutdown => true,
+        () = std::future::ready(()) => false,
+    };
     info!(%addr, data_dir = %config.data_dir.display(), collector_id = %config.collector_id, "listening");
     on_ready(addr);
     // On the signal: fail /readyz at once, keep serving for the drain delay (the balancer
@@ -182,7 +191,9 @@ pub async fn run_reloadable(
     let drain_delay = config.drain_delay;
     let draining_app = app.clone();
     let drained = async move {
-        shutdown.await;
+        if !signalled {
+            shutdown.await;
+        }
         draining_app.readiness.draining.store(true, Relaxed);
         draining_app.metrics.draining.set(1);
         if !drain_delay.is_zero() {

@@ -1,6 +1,7 @@
 //! Observability against the real collector binary: after known requests (identity, gzip and
 //! deflate bodies, duplicates, rejected events, refused requests) `/metrics` holds the exact
-//! counts, consistent histograms, the bytes sent, the open files and the free disk; JSON logs
+//! counts, consistent histograms, the bytes sent, the open files and the free disk; a stalled
+//! writer shows in the queue-depth and in-flight gauges and in the latency histogram; JSON logs
 //! are one JSON object per stderr line with the expected fields.
 //!
 //! The exposition is parsed (a small OpenMetrics text parser below), not searched for
@@ -401,6 +402,83 @@ fn metrics_count_exactly_what_was_sent() {
 }
 
 #[test]
+fn queue_depth_in_flight_and_latency_follow_a_stalled_writer() {
+    let dir = TempDir::new("metrics-stall");
+    let fault = dir.path().join("fault");
+    let data = dir.path().join("data");
+    let s = Server::start(
+        &data,
+        &[
+            "--fault-file",
+            fault.to_str().unwrap(),
+            "--queue-depth",
+            "256",
+        ],
+    );
+    // Every group commit stalls 700 ms; senders keep sending until the queue shows up in the
+    // metrics (one wave could be swallowed whole by a single group).
+    std::fs::write(&fault, "stall:700").unwrap();
+    let addr = s.addr;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let senders: Vec<_> = (0..4)
+        .map(|i| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut statuses = Vec::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let n = 1000 * (i + 1) + statuses.len() as u64;
+                    let r = request(
+                        addr,
+                        "POST",
+                        "/v1/batch",
+                        &[("x-write-key", KEY)],
+                        batch(&ids(n, 1)).as_bytes(),
+                    );
+                    statuses.push(r.status);
+                }
+                statuses
+            })
+        })
+        .collect();
+    wait_until(
+        "queued requests in the metrics",
+        Duration::from_secs(30),
+        || {
+            let m = scrape(&s);
+            m.get("maidian_writer_queue_depth", &[]) >= 1.0
+                && m.get("maidian_requests_in_flight", &[]) >= 1.0
+        },
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    std::fs::remove_file(&fault).unwrap();
+    let mut sent = 0;
+    for t in senders {
+        for status in t.join().unwrap() {
+            assert_eq!(status, 200);
+            sent += 1;
+        }
+    }
+
+    let m = scrape(&s);
+    assert_eq!(m.get("maidian_writer_queue_depth", &[]), 0.0);
+    assert_eq!(m.get("maidian_requests_in_flight", &[]), 0.0);
+    assert_eq!(m.get("maidian_requests_ok_total", &[]), sent as f64);
+    assert_eq!(m.get("maidian_events_accepted_total", &[]), sent as f64);
+    let ingest = [("endpoint", "ingest"), ("status", "2xx")];
+    let (n, sum) = m.histogram("maidian_request_duration_seconds", &ingest);
+    assert_eq!(n, sent as f64);
+    // Requests of a stalled group waited at least the stall: the latency is measured.
+    assert!(
+        m.bucket("maidian_request_duration_seconds", &ingest, "0.5") < n,
+        "no request slower than 0.5 s"
+    );
+    assert!(sum >= 0.7, "{sum}");
+    let (fsyncs, _) = m.histogram("maidian_fsync_duration_seconds", &[]);
+    assert_eq!(fsyncs, m.get("maidian_fsyncs_total", &[]));
+    s.stop();
+}
+
+#[test]
 fn open_files_gauge_falls_when_files_are_sealed() {
     let dir = TempDir::new("metrics-seal");
     let s = Server::start(dir.path(), &["--rotate-idle-ms", "200"]);
@@ -442,6 +520,10 @@ fn json_logs_are_one_object_per_line() {
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}")))
             .collect()
     };
+    // stderr is read by another thread: wait for the line rather than race it.
+    wait_until("the `listening` log line", Duration::from_secs(10), || {
+        s.stderr_lines().iter().any(|l| l.contains("\"listening\""))
+    });
     let listening = parsed(&s.stderr_lines())
         .into_iter()
         .find(|v| v["message"] == "listening")
