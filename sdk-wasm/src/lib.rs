@@ -8,6 +8,10 @@
 
 pub mod bindings;
 pub mod core;
+// The browser host: only in the web/Node build (and in native tests of its pure parts), so the
+// mini-program build compiles exactly what it did before.
+#[cfg(any(test, feature = "web-host"))]
+pub mod web;
 
 /// The crate version, as released to npm and reported in the event context.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -2,8 +2,8 @@
 //!
 //! | target        | output                        | glue                                  | wasm |
 //! |---------------|-------------------------------|---------------------------------------|------|
-//! | `web`         | `js-wrapper/dist/web/`        | ESM (`wasm-bindgen --target web`) + wrapper `index.js` (ESM) | modern, `wasm-opt -Oz` |
-//! | `node`        | `js-wrapper/dist/node/`       | CommonJS (`--target nodejs`) + wrapper `index.js` (CJS) | modern, `wasm-opt -Oz` |
+//! | `web`         | `js-wrapper/dist/web/`        | ESM (`wasm-bindgen --target web`) + wrapper `index.js` (ESM) | modern + browser host (`web-host`), `wasm-opt -Oz` |
+//! | `node`        | `js-wrapper/dist/node/`       | CommonJS (`--target nodejs`) + wrapper `index.js` (CJS) | the web wasm (its `WebHost` unused), `wasm-opt -Oz` |
 //! | `miniprogram` | `js-wrapper/miniprogram_dist/`| one `index.js`: wrapper + path loader + glue, CommonJS ES2017 via esbuild + UTF-8 codec | MVP, lowered, validated, brotli |
 //! | (with it)     | `js-wrapper/dist/miniprogram-debug/` | none: the same glue as `miniprogram_dist` (checked) | as above, `--features debug-validate` |
 //!
@@ -27,6 +27,8 @@ const SDK_STEM: &str = "maidian_sdk";
 /// The cargo profile for wasm builds (root Cargo.toml): opt-level z, fat LTO, panic=abort.
 const PROFILE: &str = "sdk";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// Cargo features of the modern (web/Node) build: the browser host in Rust.
+const WEB_FEATURES: &str = "web-host";
 /// binaryen's npm package version whose wasm-opt has the MVP lowering passes.
 const BINARYEN_VERSION: &str = "132";
 
@@ -180,9 +182,10 @@ impl Ctx {
         })
     }
 
-    /// `cargo build` of the SDK for modern engines (web, Node).
+    /// `cargo build` of the SDK for modern engines (web, Node), with the browser host
+    /// (`web-host`: sdk-wasm/src/web). The mini-program build does not enable it.
     fn cargo_build_modern(&self) -> Result<PathBuf> {
-        step("cargo build (modern wasm, for web and node)");
+        step("cargo build (modern wasm with the browser host, for web and node)");
         util::run(util::cargo().current_dir(&self.root).args([
             "build",
             "--package",
@@ -191,6 +194,8 @@ impl Ctx {
             WASM_TARGET,
             "--profile",
             PROFILE,
+            "--features",
+            WEB_FEATURES,
         ]))?;
         Ok(self.artifact(&self.target_dir))
     }

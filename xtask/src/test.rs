@@ -79,6 +79,8 @@ fn steps() -> Vec<Step> {
                 "maidian-sdk",
                 "--target",
                 "wasm32-unknown-unknown",
+                "--features",
+                "web-host",
                 "--",
                 "-D",
                 "warnings",
