@@ -297,8 +297,15 @@ impl Cors {
         *self != Cors::None
     }
 
-    /// Adds the headers.
+    /// Adds the headers. `Retry-After` is exposed so a browser SDK can honour it (it is not a
+    /// CORS-safelisted response header).
     pub fn apply(&self, h: &mut HeaderMap) {
+        let expose = |h: &mut HeaderMap| {
+            h.insert(
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static("retry-after"),
+            );
+        };
         match self {
             Cors::None => {}
             Cors::Any => {
@@ -306,12 +313,14 @@ impl Cors {
                     header::ACCESS_CONTROL_ALLOW_ORIGIN,
                     HeaderValue::from_static("*"),
                 );
+                expose(h);
             }
             Cors::Echo {
                 origin,
                 credentials,
             } => {
                 h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+                expose(h);
                 h.append(header::VARY, HeaderValue::from_static("Origin"));
                 if *credentials {
                     h.insert(
@@ -587,6 +596,13 @@ mod tests {
         Cors::for_policy(&listed, Some(&o)).apply(&mut h);
         assert_eq!(h[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://a.example");
         assert_eq!(h[header::ACCESS_CONTROL_ALLOW_CREDENTIALS], "true");
+        assert_eq!(h[header::ACCESS_CONTROL_EXPOSE_HEADERS], "retry-after");
+        let mut h = HeaderMap::new();
+        Cors::Any.apply(&mut h);
+        assert_eq!(h[header::ACCESS_CONTROL_EXPOSE_HEADERS], "retry-after");
+        let mut h = HeaderMap::new();
+        Cors::None.apply(&mut h);
+        assert!(h.is_empty());
     }
 
     #[test]
