@@ -36,9 +36,9 @@ export interface AutoTrackOptions {
   pageView?: boolean;
   /** `$page_leave` with the time on page. Default true. */
   pageLeave?: boolean;
-  /** `$click` from tap / longpress / longtap handlers. Default true. */
+  /** `$click` from tap / longpress / longtap handlers (web: document clicks, see `web.clicks`). Default true. */
   click?: boolean;
-  /** `$exposure` from intersection observers over `exposure.className`. Default true. */
+  /** `$exposure` from intersection observers over `exposure.className` (web too). Default true. */
   exposure?: boolean;
   /** `$share` from `onShareAppMessage` / `onShareTimeline`. Default true. */
   share?: boolean;
@@ -66,10 +66,22 @@ export interface ExposureOptions {
   dwellMs?: number;
   /** `page_view` (default), `session` or `always`. */
   frequency?: 'page_view' | 'session' | 'always';
-  /** Most distinct elements per page or component observer. Default 200. */
+  /** Mini-program: most distinct elements per page or component observer. Default 200. */
   maxNodes?: number;
-  /** Observe inside custom components too (one observer per instance). Default true. */
+  /** Mini-program: observe inside custom components too (one observer per instance). Default true. */
   components?: boolean;
+}
+
+/** Browser only (the Rust browser host, sdk-wasm/src/web; see docs/WEB.md). */
+export interface WebOptions {
+  /**
+   * Which clicks become `$click`: `auto` (default) — elements with a `data-md-*` attribute, and
+   * buttons and links; `opt-in` — only elements with a `data-md-*` attribute; `off` — none.
+   * `data-md-ignore` opts an element and its subtree out; `data-md-click="name"` names the click.
+   */
+  clicks?: 'auto' | 'opt-in' | 'off';
+  /** Page views on `history.pushState` / `replaceState` / `popstate` (SPA routes). Default true. */
+  history?: boolean;
 }
 
 /** Storage for Node (browsers use `localStorage`, mini-programs their synchronous storage). */
@@ -90,6 +102,8 @@ export interface InitOptions {
   autoTrack?: AutoTrackOptions;
   batch?: BatchOptions;
   exposure?: ExposureOptions;
+  /** Browser only: click and history settings of the browser host. */
+  web?: WebOptions;
   /** Add the share chain to share payloads (`md_sharer`, `md_depth`, `md_method`). Default off. */
   share?: { augment?: boolean };
   /** `data-*` keys (dataset spelling, e.g. `goodsId`) copied into `$click` / `$exposure`. */

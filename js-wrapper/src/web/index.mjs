@@ -1,58 +1,233 @@
 /**
- * The browser entry (`dist/web/index.js`, ESM for bundlers): the same API over `fetch`
- * (keepalive), `crypto.getRandomValues` and `localStorage`. `init` fetches
- * `maidian_sdk_bg.wasm` next to this module unless `wasmPath` (a URL) is given. Reports app
- * show/hide from `visibilitychange` and the page view of `location.pathname`.
+ * The browser entry (`dist/web/index.js`, ESM for bundlers): a thin loader around the browser
+ * host written in Rust (`WebHost`, sdk-wasm/src/web). The host owns every browser decision and
+ * effect — page views from the history API, the document click listener, exposure through
+ * `IntersectionObserver`, `fetch` / `sendBeacon`, `localStorage`, timers — so this file only:
+ *
+ * - maps the `init` options to the core configuration (`coreConfig`, shared with the other
+ *   targets) and the host options (`web`, `exposure.className`);
+ * - loads the wasm (`maidian_sdk_bg.wasm` next to this module, or `wasmPath`);
+ * - keeps the calls made while it loads, with their times, and replays them in order;
+ * - guards every public method (nothing throws into the page; a wasm trap disables the SDK).
  */
-import { createClient } from '../client.mjs';
-import { coreFactory } from '../core-adapter.mjs';
-import { createStandardHost } from '../standard-host.mjs';
+import { coreConfig, MAX_CALLS_BEFORE_READY, snapshot } from '../client.mjs';
 import initWasm, * as wasm from './maidian_sdk.js';
 
-const host = createStandardHost({
-  loadCore: (options) =>
-    initWasm(options.wasmPath ? { module_or_path: options.wasmPath } : undefined).then(() =>
-      coreFactory(wasm),
-    ),
-  context: () => {
-    const s = typeof screen !== 'undefined' ? screen : undefined;
-    const context = { miniProgram: { platform: 'web' } };
-    if (s) {
-      context.screen = { width: s.width, height: s.height, density: globalThis.devicePixelRatio };
-    }
-    if (typeof navigator !== 'undefined') {
-      context.locale = navigator.language;
-      context.userAgent = navigator.userAgent;
-    }
-    return {
-      context,
-      timezoneOffsetMin: -new Date().getTimezoneOffset(),
-      libraryName: 'maidian-web',
-    };
-  },
-});
-const { api, input } = createClient(host);
+const TAG = '[maidian]';
 
-const init = (options) => {
-  api.init(options);
-  if (api.status() !== 'loading' || typeof document === 'undefined') return;
-  try {
-    const opts = { path: location.pathname, query: {} };
-    input.appLaunch(opts);
-    input.appShow(opts);
-    input.pageShow({ path: location.pathname, query: {}, title: document.title });
-    document.addEventListener('visibilitychange', () => {
-      if (document.visibilityState === 'hidden') input.appHide();
-      else input.appShow(opts);
-    });
-  } catch (err) {
-    input.internal('web init', err);
+/** The static context for the core: screen, locale, user agent. */
+function hostContext() {
+  const context = { miniProgram: { platform: 'web' } };
+  if (typeof screen !== 'undefined') {
+    context.screen = {
+      width: screen.width,
+      height: screen.height,
+      density: globalThis.devicePixelRatio,
+    };
   }
+  if (typeof navigator !== 'undefined') {
+    context.locale = navigator.language;
+    context.userAgent = navigator.userAgent;
+  }
+  return {
+    context,
+    timezoneOffsetMin: -new Date().getTimezoneOffset(),
+    libraryName: 'maidian-web',
+  };
+}
+
+/** The Rust host's own options (sdk-wasm/src/web/options.rs). */
+export function hostOptions(options) {
+  const web = options.web || {};
+  const at = options.autoTrack || {};
+  const out = {};
+  if (web.clicks !== undefined) out.clicks = web.clicks;
+  if (at.click === false) out.clicks = 'off';
+  if (web.history !== undefined) out.history = web.history;
+  const cls = options.exposure?.className;
+  if (cls !== undefined) out.exposureClass = cls;
+  if (at.exposure === false) out.exposureClass = '';
+  return out;
+}
+
+/** idle -> loading -> ready | disabled */
+let state = 'idle';
+let host = null;
+/** [fn(host, now), now] in call order, while the wasm loads. */
+let queue = [];
+let dropped = 0;
+let internalErrors = 0;
+const waiters = [];
+
+function settle() {
+  for (const w of waiters.splice(0)) w(state === 'ready');
+}
+
+function disable(reason, err) {
+  if (state === 'disabled') return;
+  state = 'disabled';
+  host = null;
+  queue = [];
+  console.error(
+    `${TAG} ${reason} — maidian is disabled for this run (no-op mode: every call is ignored; ` +
+      'the page keeps working).',
+    err === undefined ? '' : err,
+  );
+  settle();
+}
+
+function failed(where, err) {
+  // A wasm trap (panic=abort, out of memory) poisons the instance; anything else does not.
+  if (err && (err.name === 'RuntimeError' || /unreachable/.test(String(err.message)))) {
+    disable('the SDK core crashed', err);
+    return;
+  }
+  internalErrors += 1;
+  if (internalErrors <= 3) console.error(`${TAG} internal error in ${where} (ignored):`, err);
+}
+
+function apply(fn, now) {
+  try {
+    fn(host, now);
+  } catch (err) {
+    failed('the SDK core', err);
+  }
+}
+
+/** Applies `fn(host, now)` now, or keeps it until the host runs. Never throws. */
+function submit(fn) {
+  if (state === 'disabled') return;
+  const now = Date.now();
+  if (state === 'ready') {
+    apply(fn, now);
+    return;
+  }
+  if (queue.length >= MAX_CALLS_BEFORE_READY) {
+    queue.shift();
+    dropped += 1;
+  }
+  queue.push([fn, now]);
+}
+
+function start(options, initAt) {
+  const { config } = coreConfig(options, hostContext());
+  const first = queue.length > 0 ? Math.min(queue[0][1], initAt) : initAt;
+  host = new wasm.WebHost(config, hostOptions(options), first);
+  state = 'ready';
+  host.launch(initAt);
+  const calls = queue;
+  queue = [];
+  for (const [fn, now] of calls) {
+    if (state !== 'ready') break;
+    apply(fn, now);
+  }
+  if (dropped > 0)
+    console.warn(`${TAG} ${dropped} calls made before the SDK was ready were dropped`);
+  settle();
+}
+
+function initialize(options) {
+  if (state !== 'idle') {
+    console.warn(`${TAG} init() was already called; this call is ignored`);
+    return;
+  }
+  const checked = coreConfig(options, { context: {} });
+  if (checked.error) {
+    disable(checked.error);
+    return;
+  }
+  if (typeof window === 'undefined' || typeof document === 'undefined') {
+    disable('this is the browser build; use `maidian/node` outside a browser');
+    return;
+  }
+  state = 'loading';
+  const initAt = Date.now();
+  initWasm(options.wasmPath ? { module_or_path: options.wasmPath } : undefined)
+    .then(() => {
+      if (state !== 'loading') return;
+      try {
+        start(options, initAt);
+      } catch (err) {
+        disable('the SDK core could not start', err);
+      }
+    })
+    .catch((err) => disable('the SDK could not be loaded', err));
+}
+
+/** Guards a public method: never throws into the page. */
+const guarded =
+  (name, fn) =>
+  (...args) => {
+    try {
+      return fn(...args);
+    } catch (err) {
+      failed(name, err);
+      return undefined;
+    }
+  };
+
+function props(name, value) {
+  const p = snapshot(value);
+  if (p === undefined) {
+    console.warn(`${TAG} ${name}: properties must be a plain JSON object; call ignored`);
+  }
+  return p;
+}
+
+const api = {
+  init: guarded('init', initialize),
+  track: guarded('track', (name, properties) => {
+    const p = props('track', properties);
+    if (p === undefined) return;
+    if (typeof name !== 'string') {
+      console.warn(`${TAG} track: the event name must be a string; call ignored`);
+      return;
+    }
+    submit((h, now) => h.track(now, name, p));
+  }),
+  identify: guarded('identify', (userId, traits) => {
+    const t = props('identify', traits);
+    if (t === undefined) return;
+    const id = userId === undefined || userId === null ? null : String(userId);
+    submit((h, now) => h.identify(now, id, t));
+  }),
+  register: guarded('register', (properties) => {
+    const p = props('register', properties);
+    if (p !== undefined) submit((h, now) => h.register(now, p));
+  }),
+  unregister: guarded('unregister', (key) => {
+    if (typeof key === 'string') submit((h, now) => h.unregister(now, key));
+  }),
+  consent: {
+    grant: guarded('consent.grant', () => submit((h, now) => h.grant(now))),
+    deny: guarded('consent.deny', () => submit((h, now) => h.deny(now))),
+  },
+  flush: guarded('flush', () => submit((h, now) => h.flush(now))),
+  reset: guarded('reset', () => submit((h, now) => h.reset(now))),
+  /** Resolves `true` once the host runs, `false` if the SDK is (or becomes) disabled. */
+  ready: () =>
+    new Promise((resolve) => {
+      if (state === 'ready' || state === 'disabled') resolve(state === 'ready');
+      else waiters.push(resolve);
+    }),
+  /** `idle` (no init yet), `loading`, `ready` or `disabled`. */
+  status: () => state,
+  /** The core's view (consent, ids, counters) once ready; `null` before. For debugging. */
+  inspect: guarded('inspect', () => {
+    if (state !== 'ready') return null;
+    return {
+      consent: host.consent(),
+      anonymousId: host.anonymousId(),
+      userId: host.userId(),
+      sessionId: host.sessionId(),
+      stats: host.stats(),
+    };
+  }),
 };
-api.init = init;
 
 export default api;
 export const {
+  init,
   track,
   identify,
   register,
@@ -64,4 +239,4 @@ export const {
   status,
   inspect,
 } = api;
-export { init, wasm };
+export { wasm };
