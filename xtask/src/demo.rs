@@ -8,7 +8,9 @@
 //! 4. Runs `tests/demo/shop-session.mjs`: a handful of shoppers use the example shop in the
 //!    simulated mini-program realm; it waits until the collector acknowledged and stored every
 //!    event, then prints the files and a summary computed from them.
-//! 5. Leaves the collector running for `curl` experiments (Ctrl-C stops it), unless `--exit`.
+//! 5. Unless `--exit`: serves examples/web-shop for a browser on 127.0.0.1:8081 (its own
+//!    `serve.mjs`, pointed at the collector) and prints the URL, and leaves the collector
+//!    running for the browser and for `curl` experiments (Ctrl-C stops both).
 
 use crate::build_sdk;
 use crate::util::{self, find_on_path};
@@ -19,6 +21,8 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 const ADDR: &str = "127.0.0.1:8080";
+/// Where the web shop is served (unless `--exit`).
+const SHOP_ADDR: &str = "127.0.0.1:8081";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -35,7 +39,12 @@ pub fn run(args: &Args) -> Result<()> {
         util::run(Command::new("bash").arg(".ci/setup").current_dir(&root))?;
     }
     let dist = root.join("js-wrapper/miniprogram_dist");
-    if !dist.join("index.js").is_file() || !dist.join("maidian_sdk_bg.wasm.br").is_file() {
+    let web = root.join("js-wrapper/dist/web");
+    if !dist.join("index.js").is_file()
+        || !dist.join("maidian_sdk_bg.wasm.br").is_file()
+        || !web.join("index.js").is_file()
+        || !web.join("maidian_sdk_bg.wasm").is_file()
+    {
         println!("==> building the SDK (cargo xtask build-sdk)");
         build_sdk::run(&build_sdk::Args::default())?;
     }
@@ -75,6 +84,7 @@ pub fn run(args: &Args) -> Result<()> {
         stop(&mut collector);
         return result;
     }
+    let mut shop = serve_shop(&root);
     println!(
         "\nThe collector keeps running on http://{ADDR} (pid {}), writing under ./data/demo; \
          Ctrl-C stops it. Try:\n  curl -s localhost:8080/v1/batch -u demo-key: -H 'content-type: application/json' \
@@ -83,7 +93,55 @@ pub fn run(args: &Args) -> Result<()> {
     );
     let status = collector.wait()?;
     println!("collector exited: {status}");
+    if let Some(shop) = shop.as_mut() {
+        stop(shop);
+    }
     Ok(())
+}
+
+/// Starts `node examples/web-shop/serve.mjs` on [`SHOP_ADDR`] against the demo collector and
+/// prints its URL; a busy port or a failed start is reported, and the demo goes on without it.
+fn serve_shop(root: &Path) -> Option<Child> {
+    if let Err(err) = TcpListener::bind(SHOP_ADDR) {
+        println!("\n(not serving the web shop: {SHOP_ADDR} is busy: {err})");
+        return None;
+    }
+    let (host, port) = SHOP_ADDR.split_once(':')?;
+    let child = Command::new("node")
+        .current_dir(root)
+        .args([
+            "examples/web-shop/serve.mjs",
+            "--host",
+            host,
+            "--port",
+            port,
+            "--collector",
+            &format!("http://{ADDR}"),
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn();
+    match child {
+        Ok(mut c) => {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while TcpStream::connect(SHOP_ADDR).is_err() {
+                if Instant::now() > deadline || c.try_wait().ok().flatten().is_some() {
+                    println!("\n(the web shop server did not start)");
+                    stop(&mut c);
+                    return None;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            println!(
+                "\n==> the web shop (examples/web-shop, the same flow in a browser) is served at \
+                 http://{SHOP_ADDR}/ — open it: its events go to the collector below."
+            );
+            Some(c)
+        }
+        Err(err) => {
+            println!("\n(not serving the web shop: could not run node: {err})");
+            None
+        }
+    }
 }
 
 fn target_dir(root: &Path) -> std::path::PathBuf {
@@ -107,7 +165,7 @@ fn wait_listening(child: &mut Child) -> Result<()> {
     }
 }
 
-/// SIGTERM (the collector seals its open files), then wait.
+/// SIGTERM (the collector seals its open files; the shop server just exits), then wait.
 fn stop(child: &mut Child) {
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
