@@ -10,7 +10,11 @@
  * page with `Component(parsePage(...))` (a component used as a page); the template's tap handler
  * is an invoker (`e0`, …) that Vue's render installs on the page INSTANCE, not in `methods`.
  *
- * Drives launch -> page show -> exposure -> tap -> share -> hide, then checks every stored event
+ * The page renders a child component (`createComponent` -> `Component()`), with its own exposure
+ * observer and invoker.
+ *
+ * Drives launch -> page show -> exposure -> tap (page and child) -> share -> hide, then checks
+ * every stored event
  * and that uni's own lifecycles (App.vue and the page) ran with their arguments and that the
  * share handler's payload came back unchanged.
  */
@@ -43,14 +47,14 @@ const skip = prerequisitesMissing({ shippedEntry: shipped, collectorUnavailable 
 const VENDOR_ENTRY = `
 import uniApi, { wx } from '@dcloudio/uni-mp-weixin/dist/uni.api.esm.js';
 import 'uni-mp-runtime';
-import { createSSRApp, o, t } from 'vue';
+import { createSSRApp, o, p, t } from 'vue';
 import md from 'maidian/miniprogram';
 const _export_sfc = (sfc, props) => {
   const target = sfc.__vccOpts || sfc;
   for (const [key, val] of props) target[key] = val;
   return target;
 };
-export { uniApi as index, wx, createSSRApp, o, t, _export_sfc, md };
+export { uniApi as index, wx, createSSRApp, o, p, t, _export_sfc, md };
 `;
 
 /** uni-cli-shared's `initDefine` + vue feature flags + uni-mp-weixin's own define (mp-weixin). */
@@ -75,6 +79,7 @@ const UNI_DEFINE = {
 };
 
 const ROUTE = 'pages/index/index';
+const CARD = 'components/product-card/product-card';
 
 const UNI_WX_APIS = {
   canIUse: () => true,
@@ -114,6 +119,7 @@ describe(`uni-app ${skip ? '' : installedVersion('@dcloudio/uni-mp-weixin')} (Vu
       mounts: {
         'app.js': path.join(dist, 'app.js'),
         pages: path.join(dist, 'pages'),
+        components: path.join(dist, 'components'),
         'common/vendor.js': vendor,
         'config.js': config,
         // uni-app copies `static/` as-is (docs/WRAPPER.md, uni-app recipe).
@@ -126,6 +132,7 @@ describe(`uni-app ${skip ? '' : installedVersion('@dcloudio/uni-mp-weixin')} (Vu
 
     host.load('app.js');
     host.load(`${ROUTE}.js`, ROUTE);
+    host.load(`${CARD}.js`);
     const { md } = host.require('/common/vendor.js');
 
     host.launch({ path: ROUTE, query: { utm_source: 'uni' }, scene: 1047 });
@@ -135,6 +142,15 @@ describe(`uni-app ${skip ? '' : installedVersion('@dcloudio/uni-mp-weixin')} (Vu
     // Vue rendered the page: the tap binding `a` names the invoker installed on the instance.
     const handler = await waitFor(() => page.data.a, 'Vue to render the page');
     assert.equal(typeof page[handler], 'function');
+    // The page's template renders <product-card u-i="3d1b2a10-0" bind:__l="__l" u-p="{{c}}"/>:
+    // uni links it to the page through the `__l` event, Vue mounts it with the cached props.
+    const [cardOptions] = host.componentDefs;
+    const card = host.mountComponent(page, cardOptions, {
+      is: CARD,
+      properties: { uI: '3d1b2a10-0', uP: page.data.c },
+      events: { __l: '__l' },
+    });
+    assert.equal(card.data.a, 'card-TEA-2', 'the child rendered with the page-given props');
 
     // What WeChat hands the page for <view id="tea-1" class="card md-expose" data-md-sku="TEA-1">.
     const node = { id: 'tea-1', dataset: { mdSku: 'TEA-1' } };
@@ -148,6 +164,14 @@ describe(`uni-app ${skip ? '' : installedVersion('@dcloudio/uni-mp-weixin')} (Vu
     host.tap(page, handler, node);
     await waitFor(() => page.data.b === '1', 'the handler to run and Vue to re-render');
 
+    // Inside the child component: its own observer (a page's cannot see into it) and invoker.
+    const cardNode = { id: 'card-TEA-2', dataset: { mdSku: 'TEA-2' } };
+    const beforeCard = queued();
+    assert.equal(host.expose(card, { ...cardNode, ratio: 1 }), 1, 'one observer in the card');
+    await waitFor(() => queued() > beforeCard, 'the card exposure after the dwell time');
+    host.tap(card, card.data.c, cardNode);
+    await waitFor(() => card.data.d === '1', "the card's handler to run");
+
     const payload = host.share(page);
     assert.deepEqual({ ...payload }, { title: 'Tea', path: '/pages/index/index?sku=TEA-1' });
 
@@ -157,7 +181,9 @@ describe(`uni-app ${skip ? '' : installedVersion('@dcloudio/uni-mp-weixin')} (Vu
       ['App.onShow', 1047],
       ['Index.onLoad', 'qr'],
       ['Index.onShow'],
+      ['ProductCard.mounted', 'TEA-2'],
       ['Index.onAdd', 'tea-1'],
+      ['ProductCard.onPick', 'TEA-2', 'card-TEA-2'],
       ['Index.onHide'],
       ['App.onHide'],
     ]);
@@ -166,8 +192,8 @@ describe(`uni-app ${skip ? '' : installedVersion('@dcloudio/uni-mp-weixin')} (Vu
       $app_launch: 1,
       $app_show: 1,
       [`page:${ROUTE}`]: 1,
-      $exposure: 1,
-      $click: 1,
+      $exposure: 2,
+      $click: 2,
       add_to_cart: 1,
       $share: 1,
       $page_leave: 1,
@@ -191,16 +217,27 @@ describe(`uni-app ${skip ? '' : installedVersion('@dcloudio/uni-mp-weixin')} (Vu
     const view = one(`page:${ROUTE}`);
     assert.equal(view.context.page.path, ROUTE);
 
-    const exposure = one('$exposure');
-    assert.equal(exposure.properties.element_key, 'tea-1');
-    assert.equal(exposure.properties.mdSku, 'TEA-1');
-    assert.equal(exposure.context.page.path, ROUTE);
+    const all = (k) => events.filter((e) => key(e) === k);
+    const exposures = all('$exposure').map((e) => [
+      e.properties.element_key,
+      e.properties.mdSku,
+      e.context.page.path,
+    ]);
+    assert.deepEqual(exposures.sort(), [
+      ['card-TEA-2', 'TEA-2', ROUTE],
+      ['tea-1', 'TEA-1', ROUTE],
+    ]);
 
-    const click = one('$click');
-    assert.equal(click.properties.element_id, 'tea-1');
-    assert.equal(click.properties.handler, handler);
-    assert.equal(click.properties.mdSku, 'TEA-1', 'data-md-* of the element');
-    assert.equal(click.context.page.path, ROUTE);
+    const clicks = all('$click').map((e) => [
+      e.properties.element_id,
+      e.properties.handler,
+      e.properties.mdSku,
+      e.context.page.path,
+    ]);
+    assert.deepEqual(clicks.sort(), [
+      ['card-TEA-2', card.data.c, 'TEA-2', ROUTE],
+      ['tea-1', handler, 'TEA-1', ROUTE],
+    ]);
     assert.equal(one('add_to_cart').properties.sku, 'TEA-1');
 
     const share = one('$share');

@@ -358,6 +358,32 @@ export function createAppHost({
       const under = pages[pages.length - 1];
       if (under) lifecycle(under.inst, under.def, 'onShow');
     },
+    /**
+     * A custom component rendered in `parent`'s template (`Component(options)` loaded from a
+     * file that is not a page): created, attached, ready, as WeChat does on the first render.
+     * `properties` are what the template passes; `events` maps the names the component
+     * `triggerEvent`s to the parent's handlers (`bind:name="handler"`).
+     */
+    mountComponent(parent, options, { is = 'components/c', properties = {}, events = {} } = {}) {
+      const def = { kind: 'component', options };
+      const inst = instantiate(def, undefined, {});
+      delete inst.route;
+      delete inst.options;
+      inst.is = is;
+      Object.assign(inst.properties, properties);
+      inst.triggerEvent = (name, detail) => {
+        inst.triggered.push([name, detail]);
+        const handler = events[name];
+        if (handler) {
+          const target = { id: '', dataset: {} };
+          parent[handler]({ type: name, detail, currentTarget: target, target });
+        }
+      };
+      (options.lifetimes?.created || options.created)?.call(inst);
+      (options.lifetimes?.attached || options.attached)?.call(inst);
+      (options.lifetimes?.ready || options.ready)?.call(inst);
+      return inst;
+    },
     /** Calls a page handler with a tap-like event. */
     tap(inst, method, { id = '', dataset = {}, type = 'tap' } = {}) {
       return inst[method]({
