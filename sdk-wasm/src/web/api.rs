@@ -108,7 +108,7 @@ impl WebHost {
 
     /// The launch at `now`: app launch and show, the first page view, then the listeners and
     /// observers. Call once, right after the constructor.
-    pub fn launch(&self, now: f64) -> Result<(), JsError> {
+    pub fn launch(&self, now: f64) {
         let h = &self.host;
         let route = h.route.borrow().clone();
         let title = h.document.title();
@@ -121,7 +121,10 @@ impl WebHost {
             c.app_show(now, &route.launch());
             c.page_show(now, &route.page_view(&title));
         });
-        dom::install(h).map_err(|_| JsError::new("could not install the page listeners"))?;
+        if let Err(e) = dom::install(h) {
+            // A locked-down page (frozen `history`, ...): what was installed keeps working.
+            web_sys::console::warn_2(&"[maidian] some page listeners are missing:".into(), &e);
+        }
         if !h.options.exposure_class.is_empty() {
             // Without IntersectionObserver (very old browsers) there is no exposure tracking.
             if let Ok(x) = Exposure::start(h, &h.options.exposure_class) {
@@ -132,7 +135,6 @@ impl WebHost {
             // Opened in a background tab.
             dom::background(h);
         }
-        Ok(())
     }
 
     /// A code-tracked event.
