@@ -138,7 +138,9 @@ describe('web shop in headless Chromium', { skip }, () => {
   it('tracks a shopping session and delivers the last batch as a beacon on close', async () => {
     const proxy = await recordingProxy(collector.url);
     servers.push(proxy);
-    const s = await shop({}, proxy.url);
+    // No size or interval flush during the session (even on a slow machine): what is sent is
+    // sent because the page is closed.
+    const s = await shop({ batch: { intervalMs: 600000 } }, proxy.url);
     const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
     const page = await context.newPage();
     const errors = [];
