@@ -11,6 +11,8 @@
  * 2. Offline then online: with the collector unreachable (connections reset) the queue in
  *    localStorage stays within `maxQueueEvents`; once reachable, what was kept arrives once and
  *    the drop is reported by `$sdk_diagnostic`; storage is empty afterwards.
+ * 3. A 429 with `Retry-After` (read through CORS by the host, fed to the core with the status):
+ *    the next attempt waits for it, then the events arrive once.
  *
  * Skips when no Chromium is installed, except under CI (`CI` set), where it fails.
  */
@@ -72,15 +74,35 @@ async function untilQueued(page, n, what) {
  */
 function recordingProxy(target) {
   const seen = [];
-  const state = { offline: false, refused: 0 };
+  const state = { offline: false, refused: 0, busy: null };
   const server = http.createServer((req, res) => {
+    if (state.busy && req.method === 'POST') {
+      // One 429 with Retry-After, answered as the collector would (CORS, exposed header).
+      const retryAfter = state.busy;
+      state.busy = null;
+      seen.push({
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+        status: 429,
+        at: Date.now(),
+      });
+      req.resume();
+      res.writeHead(429, {
+        'access-control-allow-origin': '*',
+        'access-control-expose-headers': 'retry-after',
+        'retry-after': String(retryAfter),
+      });
+      res.end('{"error":"rate_limited"}');
+      return;
+    }
     if (state.offline) {
       // The collector is unreachable: the connection is reset, the browser sees a network error.
       state.refused += 1;
       req.socket.destroy();
       return;
     }
-    seen.push({ method: req.method, url: req.url, headers: req.headers });
+    seen.push({ method: req.method, url: req.url, headers: req.headers, at: Date.now() });
     const up = http.request(
       new URL(req.url, target),
       { method: req.method, headers: { ...req.headers, host: new URL(target).host } },
@@ -336,6 +358,41 @@ describe('web shop in headless Chromium', { skip }, () => {
       events.filter((e) => e.event === 'offline_tick').map((e) => e.properties.i),
     );
     for (let i = 60 - maxQueueEvents + 5; i < 60; i += 1) assert.ok(ticks.has(i), `tick ${i}`);
+    await context.close();
+  });
+  it('honours a 429 Retry-After read from the fetch response', async () => {
+    const proxy = await recordingProxy(collector.url);
+    servers.push(proxy);
+    // The backoff alone would retry within 300 ms; Retry-After asks for 2 s.
+    const s = await shop(
+      { batch: { size: 3 }, core: { retryBaseMs: 100, retryMaxMs: 300 } },
+      proxy.url,
+    );
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${s.url}/cart`);
+    await page.evaluate(async (sdk) => (await import(sdk)).default.ready(), SDK);
+    proxy.state.busy = 2;
+    const anonymousId = await page.evaluate(async (sdk) => {
+      const md = (await import(sdk)).default;
+      localStorage.setItem('shop:consent-asked', '1');
+      md.consent.grant();
+      for (let i = 0; i < 3; i += 1) md.track('busy_tick', { i });
+      return md.inspect().anonymousId;
+    }, SDK);
+    const mine = () => collector.events().filter((e) => e.anonymousId === anonymousId);
+    await waitFor(
+      () => mine().filter((e) => e.event === 'busy_tick').length === 3,
+      'the events after the Retry-After',
+      15000,
+    );
+    const posts = proxy.seen.filter((r) => r.method === 'POST');
+    assert.equal(posts[0].status, 429);
+    assert.ok(posts.length >= 2, JSON.stringify(posts.map((p) => p.status)));
+    const waited = posts[1].at - posts[0].at;
+    assert.ok(waited >= 2000, `the retry came ${waited} ms after the 429`);
+    const events = mine();
+    assert.equal(new Set(events.map((e) => e.messageId)).size, events.length, 'no duplicates');
     await context.close();
   });
 });
