@@ -220,7 +220,7 @@ describe('Page hooks', () => {
     host.run(
       `const invoker = (fn) => { const inv = (e) => inv.value(e); inv.value = fn; return inv; };
       Component({
-        lifetimes: { attached() { this.e0 = invoker((e) => 'first:' + e.currentTarget.id); } },
+        lifetimes: { attached() { this.$vm = {}; this.e0 = invoker((e) => 'first:' + e.currentTarget.id); } },
         methods: {
           rerender() {
             this.e0.value = (e) => 'patched:' + e.currentTarget.id;
@@ -239,6 +239,13 @@ describe('Page hooks', () => {
     assert.equal(host.tap(page, 'e0', { id: 'a' }), 'patched:a', 'the patch reached the invoker');
     assert.equal(host.tap(page, 'e1', { id: 'b' }), 'new:b');
     assert.equal(page.notAnInvoker(7), 7);
+    // A native component (no Vue instance) keeps its own setData.
+    host.run(
+      'Component({ lifetimes: { attached() { this.own = this.setData; } }, methods: {} });',
+      'pages/n/n',
+    );
+    const native = host.open('pages/n/n');
+    assert.equal(native.setData, native.own);
     await md.ready();
     const taps = [...core().chunks.values()]
       .flat()

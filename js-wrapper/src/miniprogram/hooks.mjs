@@ -436,13 +436,17 @@ export function createHooks({ input, api }) {
     }
   }
 
-  /** After `attached` (first render): wraps the invokers now and after every `setData`. */
+  /**
+   * After `attached` (first render): wraps the invokers now, and — only on instances that carry a
+   * Vue instance (`$vm`, set by uni-app in `attached`) — after every `setData`, so a native
+   * component's `setData` is never touched.
+   */
   function watchInvokers(ctx) {
     if (!settings().click || !isObject(ctx)) return;
     wrapInvokers(ctx);
     const s = stateOf(ctx);
     const setData = ctx.setData;
-    if (s.setData || typeof setData !== 'function') return;
+    if (s.setData || typeof setData !== 'function' || !isObject(ctx.$vm)) return;
     s.setData = replace(ctx, 'setData', function (...args) {
       try {
         return setData.apply(this, args);
