@@ -27,6 +27,7 @@ import {
   installedVersion,
   prepareRealm,
   prerequisitesMissing,
+  removeTempDirs,
 } from './support/build.mjs';
 
 const dist = path.join(frameworksDir, 'taro', 'dist');
@@ -76,6 +77,7 @@ describe(`Taro ${skip ? '' : installedVersion('@tarojs/runtime')} (React) in the
   });
   after(async () => {
     await collector?.stop();
+    removeTempDirs();
   });
 
   it('records launch, page view, exposure, click, share and hide; Taro still works', async () => {

@@ -31,6 +31,7 @@ import {
   installedVersion,
   prepareRealm,
   prerequisitesMissing,
+  removeTempDirs,
 } from './support/build.mjs';
 
 const dist = path.join(frameworksDir, 'uni-app', 'dist');
@@ -105,6 +106,7 @@ describe(`uni-app ${skip ? '' : installedVersion('@dcloudio/uni-mp-weixin')} (Vu
   });
   after(async () => {
     await collector?.stop();
+    removeTempDirs();
   });
 
   it('records launch, page view, exposure, click, share and hide; uni still works', async () => {

@@ -23,6 +23,20 @@ const packageDir = path.join(repoRoot, 'js-wrapper');
 // esbuild is js-wrapper's (the same one `cargo xtask build-sdk` uses).
 const require = createRequire(path.join(packageDir, 'package.json'));
 
+/** Temporary directories made by this module (vendor builds, config files). */
+const tempDirs = [];
+
+function tempDir(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** Removes every temporary directory made so far (call from the test's `after`). */
+export function removeTempDirs() {
+  for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+}
+
 /** Null when `npm ci` ran in tests/frameworks, else how to fix it. */
 export function frameworksMissing() {
   const probe = path.join(frameworksDir, 'node_modules', '@tarojs', 'runtime', 'package.json');
@@ -61,7 +75,7 @@ export function installedVersion(name) {
  */
 export function buildVendor({ entry, define, alias = {}, inject = [], external = [] }) {
   const { buildSync } = require('esbuild');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'maidian-fw-vendor-'));
+  const dir = tempDir('maidian-fw-vendor-');
   // `maidian` as an installed package: a node_modules directory holding a link to js-wrapper,
   // so `maidian/miniprogram` goes through the package's `exports` map like in a real app.
   const nodeModules = path.join(dir, 'node_modules');
@@ -118,7 +132,7 @@ export function bundledWrapperFiles(specifier) {
 
 /** A `config.js` module (`module.exports = {...}`) in a temporary directory. */
 export function configModule(values) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'maidian-fw-config-'));
+  const dir = tempDir('maidian-fw-config-');
   const file = path.join(dir, 'config.js');
   fs.writeFileSync(file, `module.exports = ${JSON.stringify(values)};\n`);
   return file;
