@@ -8,8 +8,8 @@
 //! the same durable append as the accepted ones.
 
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use maidian_protocol::body::{Hint, Item};
@@ -24,7 +24,7 @@ use tokio::sync::{Notify, oneshot};
 
 use crate::dedup::{DedupSet, OwnedKey, Status, classify};
 use crate::idlog;
-use crate::metrics::Metrics;
+use crate::metrics::{DedupGauges, Metrics};
 use crate::sink::{Append, SinkHandle, SubmitError, WriteError};
 
 /// A project's runtime state.
@@ -36,6 +36,8 @@ pub struct ProjectState {
     pub dedup: Mutex<DedupSet>,
     /// Woken whenever a reservation of this project ends.
     pub resolved: Notify,
+    /// The project's dedup-size gauges, resolved on first use.
+    pub dedup_gauges: OnceLock<DedupGauges>,
 }
 
 impl ProjectState {
@@ -45,6 +47,7 @@ impl ProjectState {
             name: name.into(),
             dedup: Mutex::new(DedupSet::new(window_ms)),
             resolved: Notify::new(),
+            dedup_gauges: OnceLock::new(),
         }
     }
 
@@ -357,8 +360,10 @@ impl Pipeline {
                         }
                     }
                     let s = d.stats();
-                    self.metrics.dedup_compact_ids.set(s.compact_ids as i64);
-                    self.metrics.dedup_text_ids.set(s.text_ids as i64);
+                    project
+                        .dedup_gauges
+                        .get_or_init(|| self.metrics.dedup_gauges(&project.name))
+                        .set(s.compact_ids, s.text_ids);
                 }
                 project.resolved.notify_waiters();
                 result?;

@@ -110,6 +110,12 @@ pub async fn run_reloadable(
         },
     )?;
     metrics.torn_lines_cut.inc_by(report.torn_lines);
+    for p in by_name.values() {
+        let s = p.dedup.lock().unwrap_or_else(|e| e.into_inner()).stats();
+        p.dedup_gauges
+            .get_or_init(|| metrics.dedup_gauges(&p.name))
+            .set(s.compact_ids, s.text_ids);
+    }
     if report != recovery::RecoveryReport::default() {
         info!(?report, "recovered files left by a previous run");
     }

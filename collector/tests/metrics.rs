@@ -380,7 +380,8 @@ fn metrics_count_exactly_what_was_sent() {
     assert_eq!(m.get("maidian_writer_queue_depth", &[]), 0.0);
     assert_eq!(m.get("maidian_requests_in_flight", &[]), 0.0);
     assert_eq!(
-        m.get("maidian_dedup_compact_ids", &[]) + m.get("maidian_dedup_text_ids", &[]),
+        m.get("maidian_dedup_compact_ids", &[("project", "demo")])
+            + m.get("maidian_dedup_text_ids", &[("project", "demo")]),
         9.0
     );
     let free = m.get("maidian_data_dir_free_bytes", &[]);
@@ -475,6 +476,37 @@ fn queue_depth_in_flight_and_latency_follow_a_stalled_writer() {
     assert!(sum >= 0.7, "{sum}");
     let (fsyncs, _) = m.histogram("maidian_fsync_duration_seconds", &[]);
     assert_eq!(fsyncs, m.get("maidian_fsyncs_total", &[]));
+    s.stop();
+}
+
+#[test]
+fn dedup_and_open_files_are_per_project() {
+    let dir = TempDir::new("metrics-projects");
+    let s = Server::start(
+        dir.path(),
+        &["--project", "a:key-a", "--project", "b:key-b"],
+    );
+    for (key, n, count) in [("key-a", 1, 2), ("key-b", 2, 3)] {
+        let r = s.post(
+            "/v1/batch",
+            &[("x-write-key", key), ("content-type", "application/json")],
+            batch(&ids(n, count)).as_bytes(),
+        );
+        assert_eq!((r.status, r.accepted()), (200, count as u64), "{}", r.body);
+    }
+    let m = scrape(&s);
+    for (project, count) in [("a", 2.0), ("b", 3.0)] {
+        let p = [("project", project)];
+        assert_eq!(m.get("maidian_dedup_compact_ids", &p), count);
+        assert_eq!(m.get("maidian_dedup_text_ids", &p), 0.0);
+        assert_eq!(
+            m.get(
+                "maidian_open_files",
+                &[("project", project), ("stream", "events")]
+            ),
+            1.0
+        );
+    }
     s.stop();
 }
 

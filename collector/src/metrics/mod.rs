@@ -99,10 +99,10 @@ pub struct Metrics {
     pub concurrency_refused: Counter,
     /// Ingest requests being handled.
     pub requests_in_flight: Gauge,
-    /// Remembered ids, compact form.
-    pub dedup_compact_ids: Gauge,
-    /// Remembered ids, text form.
-    pub dedup_text_ids: Gauge,
+    /// Remembered ids, compact form, by project.
+    dedup_compact_ids: Family<[(&'static str, String); 1], Gauge>,
+    /// Remembered ids, text form, by project.
+    dedup_text_ids: Family<[(&'static str, String); 1], Gauge>,
     /// Requests queued for the writer.
     pub writer_queued: Gauge,
     /// Open client connections.
@@ -181,8 +181,6 @@ impl Metrics {
             g
         };
         let requests_in_flight = gauge("requests_in_flight", "Ingest requests being handled.");
-        let dedup_compact_ids = gauge("dedup_compact_ids", "Remembered ids, compact form.");
-        let dedup_text_ids = gauge("dedup_text_ids", "Remembered ids, text form.");
         let writer_queued = gauge("writer_queue_depth", "Requests queued for the writer.");
         let connections_open = gauge("connections_open", "Open client connections.");
         let draining = gauge("draining", "1 while draining after SIGTERM/SIGINT.");
@@ -271,6 +269,18 @@ impl Metrics {
             clock_skew.clone(),
         );
 
+        let dedup_compact_ids = Family::default();
+        r.register(
+            "dedup_compact_ids",
+            "Ids remembered for dedup in the compact (16-byte) form, by project.",
+            dedup_compact_ids.clone(),
+        );
+        let dedup_text_ids = Family::default();
+        r.register(
+            "dedup_text_ids",
+            "Ids remembered for dedup in text form, by project.",
+            dedup_text_ids.clone(),
+        );
         let open_files = Family::<FileLabels, Gauge>::default();
         r.register(
             "open_files",
@@ -382,6 +392,16 @@ impl Metrics {
         self.fsync_duration.observe(took.as_secs_f64());
     }
 
+    /// The dedup-size gauges of a project (compact, text); hold them rather than look them up
+    /// per request.
+    pub fn dedup_gauges(&self, project: &str) -> DedupGauges {
+        let labels = [("project", project.to_owned())];
+        DedupGauges {
+            compact: self.dedup_compact_ids.get_or_create_owned(&labels),
+            text: self.dedup_text_ids.get_or_create_owned(&labels),
+        }
+    }
+
     /// The open-file gauge of a project's stream (the writer holds it while the file is open).
     pub fn open_files(&self, project: &str, stream: &'static str) -> Gauge {
         self.open_files.get_or_create_owned(&[
@@ -404,6 +424,21 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut o, &self.registry);
         o
+    }
+}
+
+/// A project's dedup-size gauges ([`Metrics::dedup_gauges`]).
+#[derive(Debug, Clone)]
+pub struct DedupGauges {
+    compact: Gauge,
+    text: Gauge,
+}
+
+impl DedupGauges {
+    /// Sets both from the project's dedup statistics.
+    pub fn set(&self, compact_ids: usize, text_ids: usize) {
+        self.compact.set(clamp_i64(compact_ids as u64));
+        self.text.set(clamp_i64(text_ids as u64));
     }
 }
 
@@ -508,6 +543,18 @@ mod tests {
             &m.render(),
             "maidian_open_files{project=\"shop\",stream=\"events\"} 1",
         );
+    }
+
+    #[test]
+    fn dedup_sizes_are_per_project() {
+        let m = Metrics::new();
+        m.dedup_gauges("a").set(3, 1);
+        m.dedup_gauges("b").set(5, 0);
+        m.dedup_gauges("a").set(4, 1);
+        let t = m.render();
+        line(&t, "maidian_dedup_compact_ids{project=\"a\"} 4");
+        line(&t, "maidian_dedup_text_ids{project=\"a\"} 1");
+        line(&t, "maidian_dedup_compact_ids{project=\"b\"} 5");
     }
 
     #[test]
