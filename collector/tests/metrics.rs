@@ -596,4 +596,20 @@ fn json_logs_are_one_object_per_line() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("log_format = \"json\""), "{text}");
+    // The deployment example sets it in the file (and stays a valid configuration).
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/deploy/collector.toml"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_maidian-collector"))
+        .args(["--config", example, "--print-config"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("log_format = \"json\""), "{text}");
 }
