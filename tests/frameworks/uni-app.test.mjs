@@ -33,6 +33,7 @@ import {
   prerequisitesMissing,
   removeTempDirs,
 } from './support/build.mjs';
+import { assertLaunch, assertShareAndLeave, storedExactly } from './support/stored.mjs';
 
 const dist = path.join(frameworksDir, 'uni-app', 'dist');
 const shipped = path.join(miniprogramDist, 'index.js');
@@ -201,25 +202,12 @@ describe(`uni-app ${skip ? '' : installedVersion('@dcloudio/uni-mp-weixin')} (Vu
       $page_leave: 1,
       $app_hide: 1,
     };
-    const total = Object.values(expected).reduce((a, b) => a + b, 0);
-    const key = (e) => (e.type === 'page' ? `page:${e.name}` : e.event);
-    const stored = () => collector.events().filter((e) => e.event !== '$sdk_diagnostic');
-    await waitFor(() => stored().length >= total, `${total} stored events`, 20000);
-    await waitFor(() => host.requests.every((r) => r.status !== undefined), 'every answer');
-    const events = stored();
-    const counts = {};
-    for (const e of events) counts[key(e)] = (counts[key(e)] || 0) + 1;
-    assert.deepEqual(counts, expected);
-    const one = (k) => events.find((e) => key(e) === k);
+    const stored = await storedExactly(collector, host, expected);
+    const { one } = stored;
 
-    const launch = one('$app_launch');
-    assert.equal(launch.context.miniProgram.scene, 1047);
-    assert.equal(launch.context.campaign.source, 'uni');
-    assert.equal(launch.context.library.name, 'maidian-miniprogram');
-    const view = one(`page:${ROUTE}`);
-    assert.equal(view.context.page.path, ROUTE);
+    assertLaunch(stored, { scene: 1047, source: 'uni', route: ROUTE });
 
-    const all = (k) => events.filter((e) => key(e) === k);
+    const { all } = stored;
     const exposures = all('$exposure').map((e) => [
       e.properties.element_key,
       e.properties.mdSku,
@@ -242,14 +230,6 @@ describe(`uni-app ${skip ? '' : installedVersion('@dcloudio/uni-mp-weixin')} (Vu
     ]);
     assert.equal(one('add_to_cart').properties.sku, 'TEA-1');
 
-    const share = one('$share');
-    assert.equal(share.properties.method, 'message');
-    assert.equal(share.properties.path, '/pages/index/index?sku=TEA-1');
-
-    const leave = one('$page_leave');
-    assert.equal(leave.context.page.path, ROUTE);
-    assert.equal(typeof leave.properties.duration_ms, 'number');
-    assert.ok(leave.properties.duration_ms >= 0);
-    assert.equal(typeof one('$app_hide').properties.duration_ms, 'number');
+    assertShareAndLeave(stored, { route: ROUTE, sharePath: '/pages/index/index?sku=TEA-1' });
   });
 });
