@@ -308,18 +308,9 @@ fn forwarded_addresses_only_from_trusted_proxies() {
 #[test]
 fn health_and_readiness() {
     let dir = TempDir::new("ready");
-    let fault = dir.path().join("fault");
-    let data = dir.path().join("data");
-    let s = Server::start(
-        &data,
-        &[
-            "--fault-file",
-            fault.to_str().unwrap(),
-            "--queue-depth",
-            "2",
-            "--max-concurrent-requests",
-            "64",
-        ],
+    let (s, fault) = Server::start_with_fault(
+        &dir,
+        &["--queue-depth", "2", "--max-concurrent-requests", "64"],
     );
     let get = |p: &str| request(s.addr, "GET", p, &[], b"");
     assert_eq!(get("/healthz").status, 200);
@@ -416,17 +407,7 @@ fn readiness_fails_while_draining_and_requests_are_still_served() {
 #[test]
 fn concurrency_and_connection_limits() {
     let dir = TempDir::new("conc");
-    let fault = dir.path().join("fault");
-    let data = dir.path().join("data");
-    let s = Server::start(
-        &data,
-        &[
-            "--fault-file",
-            fault.to_str().unwrap(),
-            "--max-concurrent-requests",
-            "1",
-        ],
-    );
+    let (s, fault) = Server::start_with_fault(&dir, &["--max-concurrent-requests", "1"]);
     // One request holds the only slot (its group commit stalls); the next is refused at once.
     std::fs::write(&fault, "stall:1500").unwrap();
     let addr = s.addr;

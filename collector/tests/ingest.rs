@@ -598,9 +598,8 @@ fn rfc3339_now() -> String {
 #[test]
 fn disk_failure_answers_503_stores_nothing_and_recovers() {
     let dir = TempDir::new("diskfull");
-    let fault = dir.path().join("FAULT");
     let data = dir.path().join("data");
-    let s = Server::start(&data, &["--fault-file", fault.to_str().unwrap()]);
+    let (s, fault) = Server::start_with_fault(&dir, &[]);
     let ok = ids(1, 10);
     assert_eq!(s.post_json("/v1/batch", &batch(&ok)).accepted(), 10);
     std::fs::write(&fault, "fail").unwrap();

@@ -405,17 +405,7 @@ fn metrics_count_exactly_what_was_sent() {
 #[test]
 fn queue_depth_in_flight_and_latency_follow_a_stalled_writer() {
     let dir = TempDir::new("metrics-stall");
-    let fault = dir.path().join("fault");
-    let data = dir.path().join("data");
-    let s = Server::start(
-        &data,
-        &[
-            "--fault-file",
-            fault.to_str().unwrap(),
-            "--queue-depth",
-            "256",
-        ],
-    );
+    let (s, fault) = Server::start_with_fault(&dir, &["--queue-depth", "256"]);
     // Every group commit stalls 700 ms; senders keep sending until the queue shows up in the
     // metrics (one wave could be swallowed whole by a single group).
     std::fs::write(&fault, "stall:700").unwrap();

@@ -72,21 +72,27 @@ impl Server {
 
     /// Starts the binary with `--data-dir data`, extra flags and environment variables.
     pub fn start_env(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
-        let mut args: Vec<String> = vec![
-            "--listen".into(),
-            "127.0.0.1:0".into(),
-            "--data-dir".into(),
-            data.display().to_string(),
-            "--collector-id".into(),
-            "t1".into(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        Self::spawn(data, args, env, false)
+        Self::spawn(data, Self::args(data, extra), env, false)
     }
 
     /// Like [`Server::start_env`], with stderr collected line by line into
     /// [`Server::stderr`]; `env` may set `RUST_LOG` (default `warn`).
     pub fn start_logged(data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::spawn(data, Self::args(data, extra), env, true)
+    }
+
+    /// Starts the binary with data under `dir/data` and `--fault-file dir/fault` (write
+    /// `fail` or `stall:<ms>` there to make the writer fail or stall; remove it to heal), then
+    /// `extra`. Returns the server and the fault file's path.
+    pub fn start_with_fault(dir: &TempDir, extra: &[&str]) -> (Self, PathBuf) {
+        let fault = dir.path().join("fault");
+        let mut args = vec!["--fault-file", fault.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        (Self::start(&dir.path().join("data"), &args), fault)
+    }
+
+    /// Loopback port 0, `--data-dir data`, collector id `t1`, then `extra`.
+    fn args(data: &Path, extra: &[&str]) -> Vec<String> {
         let mut args: Vec<String> = vec![
             "--listen".into(),
             "127.0.0.1:0".into(),
@@ -96,7 +102,7 @@ impl Server {
             "t1".into(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
-        Self::spawn(data, args, env, true)
+        args
     }
 
     /// The stderr lines so far (see [`Server::start_logged`]).
