@@ -178,7 +178,7 @@ impl Pipeline {
         meta: RequestMeta<'_>,
         body: &[u8],
     ) -> Result<BatchResponse, Refusal> {
-        let parsed = split_body(body, meta.hint, &self.limits)
+        let mut parsed = split_body(body, meta.hint, &self.limits)
             .map_err(|e| Refusal::new(e, body_message(e, &self.limits)))?;
         self.metrics
             .batch_split(parsed.items.len(), meta.received_at, parsed.sent_at);
@@ -188,7 +188,7 @@ impl Pipeline {
             sent_at: parsed.sent_at,
             implied_type: meta.implied_type,
         };
-        let results = validate_items(&parsed, &checker);
+        let results = validate_items(&mut parsed, &checker);
         let enrichment = Enrichment {
             received_at: meta.received_at,
             project_id: &project.name,

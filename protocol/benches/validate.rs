@@ -58,14 +58,14 @@ fn bodies() -> Vec<String> {
 fn fast_path(bodies: &[String], limits: &Limits) -> usize {
     let mut ok = 0;
     for body in bodies {
-        let split = split_body(body.as_bytes(), Hint::Detect, limits).expect("valid body");
+        let mut split = split_body(body.as_bytes(), Hint::Detect, limits).expect("valid body");
         let ck = Checker {
             limits,
             received_at: NOW,
             sent_at: split.sent_at,
             implied_type: None,
         };
-        ok += validate_items(&split, &ck)
+        ok += validate_items(&mut split, &ck)
             .iter()
             .filter(|r| r.is_ok())
             .count();
@@ -85,14 +85,14 @@ fn fast_path_with_lines(bodies: &[String], limits: &Limits, out: &mut String) ->
     };
     for body in bodies {
         out.clear();
-        let split = split_body(body.as_bytes(), Hint::Detect, limits).expect("valid body");
+        let mut split = split_body(body.as_bytes(), Hint::Detect, limits).expect("valid body");
         let ck = Checker {
             limits,
             received_at: NOW,
             sent_at: split.sent_at,
             implied_type: None,
         };
-        for ev in validate_items(&split, &ck).into_iter().flatten() {
+        for ev in validate_items(&mut split, &ck).into_iter().flatten() {
             write_line(&ev, &enrichment, out);
             ok += 1;
         }

@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 
 use crate::limits::Limits;
 use crate::reason::RequestError;
-use crate::scan::Scanner;
+use crate::scan::{self, Scan, ScanLimits, Scanned, Scanner};
 use crate::time::{UnixMillis, parse_rfc3339};
 
 /// The form the body had.
@@ -39,7 +39,7 @@ pub enum Item<'a> {
 }
 
 /// A body split into events.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Body<'a> {
     /// Which form it had.
     pub format: BodyFormat,
@@ -47,7 +47,30 @@ pub struct Body<'a> {
     pub sent_at: Option<UnixMillis>,
     /// The events, in order; the index of an item is its `index` in the response.
     pub items: Vec<Item<'a>>,
+    /// The byte-scan split's event scans of the items (empty, or one per item: `None` for an
+    /// item it did not scan as an event), so that [`crate::validate_items`] need not read
+    /// them again. A cache: bodies compare equal without it.
+    pub(crate) scanned: Vec<Option<Scanned<'a>>>,
 }
+
+impl<'a> Body<'a> {
+    fn new(format: BodyFormat, sent_at: Option<UnixMillis>, items: Vec<Item<'a>>) -> Self {
+        Self {
+            format,
+            sent_at,
+            items,
+            scanned: Vec::new(),
+        }
+    }
+}
+
+impl PartialEq for Body<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.format, self.sent_at, &self.items) == (other.format, other.sent_at, &other.items)
+    }
+}
+
+impl Eq for Body<'_> {}
 
 /// What the transport says about the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -114,11 +137,11 @@ fn split<'a>(
         } else {
             let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|_| malformed())?;
             check_count(items.len(), limits)?;
-            Body {
-                format: BodyFormat::Array,
-                sent_at: None,
-                items: items.into_iter().map(|r| Item::Json(r.get())).collect(),
-            }
+            Body::new(
+                BodyFormat::Array,
+                None,
+                items.into_iter().map(|r| Item::Json(r.get())).collect(),
+            )
         }
     } else if body[start] == b'{' {
         // One pass decides: a whole-body object is an envelope (or a single message); an
@@ -177,6 +200,7 @@ fn split_scanned<'a>(
         b: text.as_bytes(),
         i: 0,
     };
+    let event_limits = ScanLimits::from(limits);
     // `start` was found by ASCII whitespace, which has one byte more than JSON's (form feed).
     s.ws();
     if s.i != start {
@@ -185,18 +209,17 @@ fn split_scanned<'a>(
     s.i += 1;
     s.ws();
     if text.as_bytes()[start] == b'[' {
-        let items = scan_items(&mut s, text)?;
+        let (items, scanned) = scan_items(&mut s, text, &event_limits)?;
         s.ws();
         if s.i != text.len() {
             return None;
         }
         return Some(check_count(items.len(), limits).map(|()| Body {
-            format: BodyFormat::Array,
-            sent_at: None,
-            items,
+            scanned,
+            ..Body::new(BodyFormat::Array, None, items)
         }));
     }
-    let mut batch: Option<Option<Vec<Item<'a>>>> = None;
+    let mut batch: Option<Option<ScannedItems<'a>>> = None;
     let mut sent_at: Option<Option<&'a str>> = None;
     if s.peek() == b'}' {
         s.i += 1;
@@ -222,7 +245,7 @@ fn split_scanned<'a>(
                     b'[' => {
                         s.i += 1;
                         s.ws();
-                        batch = Some(Some(scan_items(&mut s, text)?));
+                        batch = Some(Some(scan_items(&mut s, text, &event_limits)?));
                     }
                     b'n' => {
                         s.skip_value(0)?;
@@ -260,29 +283,54 @@ fn split_scanned<'a>(
     }
     let sent_at = sent_at.flatten().map(Cow::Borrowed);
     match batch.flatten() {
-        Some(items) => Some(envelope(Some(items), sent_at, text, limits)),
-        None => Some(Ok(Body {
-            format: BodyFormat::Single,
-            sent_at: None,
-            items: vec![Item::Json(&text[start..end])],
-        })),
+        Some((items, scanned)) => {
+            Some(envelope(Some(items), sent_at, text, limits).map(|body| Body { scanned, ..body }))
+        }
+        None => Some(Ok(Body::new(
+            BodyFormat::Single,
+            None,
+            vec![Item::Json(&text[start..end])],
+        ))),
     }
 }
 
+/// An array's items and their event scans (see [`Body::scanned`]).
+type ScannedItems<'a> = (Vec<Item<'a>>, Vec<Option<Scanned<'a>>>);
+
 /// The items of an array whose `[` and following whitespace `s` has passed, up to and
 /// including its `]`. Every item sits two levels deep in the body (batch object or array).
-fn scan_items<'a>(s: &mut Scanner<'a>, text: &'a str) -> Option<Vec<Item<'a>>> {
+/// An object item is scanned as an event on the way ([`scan::object`]); one that scan does not
+/// answer with its fields (a syntax error, too many keys, a repeated key) is skipped as before
+/// and left to [`crate::validate_items`].
+fn scan_items<'a>(
+    s: &mut Scanner<'a>,
+    text: &'a str,
+    event_limits: &ScanLimits,
+) -> Option<ScannedItems<'a>> {
     let mut items = Vec::new();
+    let mut scanned = Vec::new();
     if s.peek() == b']' {
         s.i += 1;
-        return Some(items);
+        return Some((items, scanned));
     }
     loop {
         let item_start = s.i;
-        s.skip_value(SCAN_LEVELS - 2)?;
+        let event = match scan::object(s, text, event_limits) {
+            Some(Scan::Fields { fields, shape }) => Some(Scanned {
+                limits: *event_limits,
+                fields,
+                shape,
+            }),
+            _ => {
+                s.i = item_start;
+                s.skip_value(SCAN_LEVELS - 2)?;
+                None
+            }
+        };
         items.push(Item::Json(&text[item_start..s.i]));
+        scanned.push(event);
         if !s.next_or_close(b']')? {
-            return Some(items);
+            return Some((items, scanned));
         }
     }
 }
@@ -300,17 +348,13 @@ fn envelope<'a>(
                 Some(s) => Some(parse_rfc3339(&s).ok_or(RequestError::InvalidSentAt)?),
                 None => None,
             };
-            Body {
-                format: BodyFormat::Batch,
-                sent_at,
-                items,
-            }
+            Body::new(BodyFormat::Batch, sent_at, items)
         }
-        None => Body {
-            format: BodyFormat::Single,
-            sent_at: None,
-            items: vec![Item::Json(text.trim_start_matches('\u{feff}').trim())],
-        },
+        None => Body::new(
+            BodyFormat::Single,
+            None,
+            vec![Item::Json(text.trim_start_matches('\u{feff}').trim())],
+        ),
     })
 }
 
@@ -341,11 +385,7 @@ fn split_ndjson<'a>(body: &'a [u8], limits: &Limits) -> Result<Body<'a>, Request
     if !items.is_empty() && items.iter().all(|i| matches!(i, Item::Unparseable(_))) {
         return Err(malformed());
     }
-    Ok(Body {
-        format: BodyFormat::Ndjson,
-        sent_at: None,
-        items,
-    })
+    Ok(Body::new(BodyFormat::Ndjson, None, items))
 }
 
 #[cfg(test)]

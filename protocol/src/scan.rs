@@ -9,6 +9,10 @@
 //! reason and message. On valid JSON the results are those of the serde split followed by
 //! [`crate::shape::check`] on each field (a property test in `validate/scan_tests.rs` holds the
 //! two paths to the same answers).
+//!
+//! The body split (`crate::body`) runs the same event scan (`object`) over each item of a
+//! batch while it finds the item's end, so a batch's bytes are read once; validation then
+//! reuses the result.
 
 use std::borrow::Cow;
 
@@ -20,7 +24,7 @@ use crate::reason::Reason;
 pub(crate) type Field<'a> = (Cow<'a, str>, &'a str);
 
 /// The bounds the scan applies (see [`crate::limits::Limits`]).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ScanLimits {
     /// Most top-level keys, and most keys of `properties`, `traits` and `context`.
     pub max_keys: usize,
@@ -30,6 +34,26 @@ pub(crate) struct ScanLimits {
     pub max_string_bytes: usize,
     /// Longest key below the top level (decoded bytes); empty keys are refused too.
     pub max_key_bytes: usize,
+}
+
+impl From<&crate::limits::Limits> for ScanLimits {
+    fn from(l: &crate::limits::Limits) -> Self {
+        Self {
+            max_keys: l.max_properties,
+            max_depth: l.max_depth,
+            max_string_bytes: l.max_string_bytes,
+            max_key_bytes: l.max_key_bytes,
+        }
+    }
+}
+
+/// An event the body split scanned (see `Body::scanned`): what [`Scan::Fields`] holds, and
+/// the limits it was scanned with (validation reuses it only under the same limits).
+#[derive(Debug, Clone)]
+pub(crate) struct Scanned<'a> {
+    pub limits: ScanLimits,
+    pub fields: Vec<Field<'a>>,
+    pub shape: Option<(usize, Reason)>,
 }
 
 /// The outcome of a scan.
@@ -499,6 +523,23 @@ fn scan<'a>(json: &'a str, l: &ScanLimits) -> Option<Scan<'a>> {
         i: 0,
     };
     s.ws();
+    let scan = object(&mut s, json, l)?;
+    if matches!(scan, Scan::TooManyKeys) {
+        // Answered without reading the rest (the scanner stopped inside the object).
+        return Some(scan);
+    }
+    s.ws();
+    if s.i != json.len() {
+        return None;
+    }
+    Some(scan)
+}
+
+/// Scans the event object at `s.i` (its `{`) up to and including its `}`, in `json`, the text
+/// `s` reads (one event, or a whole body when the body split scans its items). `None` where
+/// [`scan_event`] would answer [`Scan::Fallback`]; on `TooManyKeys` the scanner stops inside
+/// the object.
+pub(crate) fn object<'a>(s: &mut Scanner<'a>, json: &'a str, l: &ScanLimits) -> Option<Scan<'a>> {
     if s.peek() != b'{' {
         return None;
     }
@@ -544,10 +585,6 @@ fn scan<'a>(json: &'a str, l: &ScanLimits) -> Option<Scan<'a>> {
                 break;
             }
         }
-    }
-    s.ws();
-    if s.i != json.len() {
-        return None;
     }
     for (n, (k, _)) in fields.iter().enumerate().skip(1) {
         if fields[..n].iter().any(|(p, _)| p == k) {

@@ -125,21 +125,24 @@ pub fn validate_event<'a>(json: &'a str, ck: &Checker<'_>) -> Result<Event<'a>, 
     if let Some(rej) = too_large(json, l) {
         return Err(rej);
     }
-    let limits = ScanLimits {
-        max_keys: l.max_properties,
-        max_depth: l.max_depth,
-        max_string_bytes: l.max_string_bytes,
-        max_key_bytes: l.max_key_bytes,
-    };
-    match scan::scan_event(json, &limits) {
-        Scan::Fields { fields, shape } => finish(fields, ck, |i, _, _| match shape {
-            Some((at, r)) if at == i => Err(r),
-            _ => Ok(()),
-        }),
+    match scan::scan_event(json, &ScanLimits::from(l)) {
+        Scan::Fields { fields, shape } => finish_scanned(fields, shape, ck),
         Scan::TooManyKeys => Err(too_many_keys(l.max_properties)),
         Scan::Duplicate => Err(duplicate_key()),
         Scan::Fallback => validate_event_serde(json, ck),
     }
+}
+
+/// The rules over a scan's fields; `shape` is the first field breaking a shape limit.
+fn finish_scanned<'a>(
+    fields: Fields<'a>,
+    shape: Option<(usize, Reason)>,
+    ck: &Checker<'_>,
+) -> Result<Event<'a>, Rejection> {
+    finish(fields, ck, |i, _, _| match shape {
+        Some((at, r)) if at == i => Err(r),
+        _ => Ok(()),
+    })
 }
 
 /// [`validate_event`] the way it was before the scanner: serde_json splits the fields, then
@@ -506,16 +509,28 @@ impl<'de> Visitor<'de> for FieldsSeed<'_> {
 }
 
 /// Validates every item of a split body, in order. Unparseable NDJSON lines are rejected with
-/// `invalid_json`; `ck.sent_at` should be the body's `sent_at`.
+/// `invalid_json`; `ck.sent_at` should be the body's `sent_at`. Takes the event scans the body
+/// split made on the way (so `body` is `&mut`; its items are left as they are): each answer is
+/// what [`validate_event`] gives for the item's text.
 pub fn validate_items<'a>(
-    body: &crate::body::Body<'a>,
+    body: &mut crate::body::Body<'a>,
     ck: &Checker<'_>,
 ) -> Vec<Result<Event<'a>, Rejection>> {
+    let limits = ScanLimits::from(ck.limits);
+    let mut scanned = std::mem::take(&mut body.scanned).into_iter();
     body.items
         .iter()
-        .map(|item| match item {
-            crate::body::Item::Json(text) => validate_event(text, ck),
-            crate::body::Item::Unparseable(_) => Err(Rejection::new(
+        .map(|item| match (item, scanned.next().flatten()) {
+            // Scanned by the body split under the same limits: the same answer as
+            // `validate_event`, without reading the text again.
+            (crate::body::Item::Json(text), Some(pre)) if pre.limits == limits => {
+                match too_large(text, ck.limits) {
+                    Some(rej) => Err(rej),
+                    None => finish_scanned(pre.fields, pre.shape, ck),
+                }
+            }
+            (crate::body::Item::Json(text), _) => validate_event(text, ck),
+            (crate::body::Item::Unparseable(_), _) => Err(Rejection::new(
                 Reason::InvalidJson,
                 "the line is not valid JSON",
             )),

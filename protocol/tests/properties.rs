@@ -147,17 +147,17 @@ proptest! {
     fn batches_of_valid_messages_are_fully_accepted(ms in prop::collection::vec(message(), 1..20)) {
         let limits = Limits::default();
         let body = serde_json::json!({ "batch": ms, "sentAt": format_rfc3339_millis(NOW) }).to_string();
-        let split = split_body(body.as_bytes(), Hint::Detect, &limits).unwrap();
+        let mut split = split_body(body.as_bytes(), Hint::Detect, &limits).unwrap();
         let ck = Checker { limits: &limits, received_at: NOW, sent_at: split.sent_at, implied_type: None };
-        prop_assert!(validate_items(&split, &ck).iter().all(Result::is_ok));
+        prop_assert!(validate_items(&mut split, &ck).iter().all(Result::is_ok));
     }
 
     #[test]
     fn no_byte_input_panics(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
         let limits = Limits::default();
-        if let Ok(body) = split_body(&bytes, Hint::Detect, &limits) {
+        if let Ok(mut body) = split_body(&bytes, Hint::Detect, &limits) {
             let ck = Checker { limits: &limits, received_at: NOW, sent_at: body.sent_at, implied_type: None };
-            let _ = validate_items(&body, &ck);
+            let _ = validate_items(&mut body, &ck);
         }
         let _ = split_body(&bytes, Hint::Ndjson, &limits);
     }

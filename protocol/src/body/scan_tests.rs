@@ -2,11 +2,14 @@
 //! objects and arrays with random whitespace, nested values, strings holding brackets, quotes
 //! and escapes, deep nesting, a BOM, trailing text, `sentAt` and `batch` variants, repeated and
 //! escaped keys, small item limits and corrupted text — both give the same result (form,
-//! `sentAt`, the exact span of every item, or the same error).
+//! `sentAt`, the exact span of every item, or the same error). Validating the split's items
+//! with the event scans it made on the way answers exactly what validating each item's text on
+//! its own does, also under other limits than the split's.
 
 use proptest::prelude::*;
 
 use super::*;
+use crate::validate::{Checker, validate_event, validate_items};
 
 fn next(seed: &mut u64) -> u64 {
     *seed = seed
@@ -123,6 +126,19 @@ fn item(seed: &mut u64, out: &mut String) {
             out.push_str(&"]".repeat(n));
         }
         1..=4 => value(seed, 0, out),
+        5..=14 => {
+            // A valid track event (unless a small limit or a repeated key refuses it).
+            out.push_str("{\"type\":\"track\",\"event\":\"add_to_cart\",");
+            ws(seed, out);
+            out.push_str("\"messageId\":\"m-");
+            out.push_str(&(next(seed) % 1000).to_string());
+            out.push_str("\",\"anonymousId\":\"a-1\",\"properties\":");
+            value(seed, 1, out);
+            if next(seed) % 8 == 0 {
+                out.push_str(",\"type\":\"track\"");
+            }
+            out.push('}');
+        }
         _ => {
             // An event-like object.
             out.push_str("{\"messageId\":");
@@ -270,6 +286,53 @@ fn check(body: &[u8], hint: Hint, limits: &Limits) {
     assert_eq!(spans(body, &fast), spans(body, &serde));
 }
 
+/// Tight limits for validation, so shape, key-count and size refusals come up.
+fn tight() -> Limits {
+    Limits {
+        max_properties: 3,
+        max_depth: 3,
+        max_string_bytes: 8,
+        max_key_bytes: 4,
+        max_event_bytes: 120,
+        ..Limits::default()
+    }
+}
+
+/// Validating the split's items (with its event scans) against validating each item alone;
+/// returns how many items came with a scan.
+fn check_validation(body: &[u8], hint: Hint, split_limits: &Limits, ck_limits: &Limits) -> usize {
+    let Ok(mut split) = split_body(body, hint, split_limits) else {
+        return 0;
+    };
+    let scans = split.scanned.iter().filter(|s| s.is_some()).count();
+    let ck = Checker {
+        limits: ck_limits,
+        received_at: 1_790_000_000_000,
+        sent_at: split.sent_at,
+        implied_type: None,
+    };
+    let alone: Vec<String> = split
+        .items
+        .iter()
+        .map(|i| match i {
+            Item::Json(t) => format!("{:?}", validate_event(t, &ck)),
+            Item::Unparseable(_) => "unparseable".to_owned(),
+        })
+        .collect();
+    let results = validate_items(&mut split, &ck);
+    let together: Vec<String> = results
+        .iter()
+        .zip(&split.items)
+        .map(|(r, i)| match i {
+            Item::Json(_) => format!("{r:?}"),
+            Item::Unparseable(_) => "unparseable".to_owned(),
+        })
+        .collect();
+    assert_eq!(alone, together, "{:?}", String::from_utf8_lossy(body));
+    assert!(split.scanned.is_empty(), "validate_items takes the scans");
+    scans
+}
+
 #[test]
 fn the_scan_answers_the_common_forms() {
     let limits = Limits::default();
@@ -287,6 +350,15 @@ fn the_scan_answers_the_common_forms() {
     }
     // Most generated bodies are well-formed batch objects or arrays.
     assert!(answered > 400, "{answered}");
+    // ... and their object items come with event scans that validation uses.
+    let mut seed = 11;
+    let mut scanned = 0;
+    for _ in 0..2000 {
+        let text = body(&mut seed);
+        scanned += check_validation(text.as_bytes(), Hint::Detect, &limits, &limits);
+        scanned += check_validation(text.as_bytes(), Hint::Detect, &tight(), &tight());
+    }
+    assert!(scanned > 1000, "{scanned}");
     for text in [
         r#"{"batch":[{"a":1}, {"b":"]}\""}],"sentAt":"2026-11-24T17:10:46.123Z","context":{}}"#,
         r#" [ {"a":[1,{"b":null}]} , 2 ] "#,
@@ -321,5 +393,11 @@ proptest! {
         let limits = Limits { max_events_per_batch: max_events, ..Limits::default() };
         let hint = if ndjson { Hint::Ndjson } else { Hint::Detect };
         check(&bytes, hint, &limits);
+        let strict = Limits { max_events_per_batch: max_events, ..tight() };
+        check_validation(&bytes, hint, &limits, &limits);
+        check_validation(&bytes, hint, &strict, &strict);
+        // Scanned under other limits than the checker's: the scans are not reused.
+        check_validation(&bytes, hint, &limits, &strict);
+        check_validation(&bytes, hint, &strict, &limits);
     }
 }

@@ -431,9 +431,9 @@ fn items_of_a_body_fail_independently() {
             m.remove("type");
         })
     );
-    let body =
+    let mut body =
         crate::body::split_body(body_text.as_bytes(), crate::body::Hint::Detect, &l).unwrap();
-    let out = validate_items(&body, &ck(&l));
+    let out = validate_items(&mut body, &ck(&l));
     assert!(out[0].is_ok());
     assert_eq!(out[1].as_ref().unwrap_err().reason, Reason::InvalidJson);
     assert_eq!(out[2].as_ref().unwrap_err().reason, Reason::MissingType);
