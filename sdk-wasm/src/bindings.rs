@@ -56,8 +56,8 @@ fn from_js(v: JsValue) -> Result<Value, JsError> {
     let text: String = js_sys::JSON::stringify(&v)
         .map_err(|_| JsError::new("value is not JSON-serializable"))?
         .into();
-    // A fixed message: formatting serde_json's error pulls float formatting into the wasm.
-    serde_json::from_str(&text).map_err(|_| JsError::new("invalid JSON value"))
+    // Not serde_json::from_str: see core/json_text.rs (≈ 25 KB of wasm).
+    crate::core::json_text::parse(&text).ok_or_else(|| JsError::new("invalid JSON value"))
 }
 
 /// A JS properties object (`undefined` / `null` are empty; anything else but an object is an

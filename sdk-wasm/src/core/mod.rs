@@ -28,6 +28,7 @@ pub mod gzip;
 pub mod ids;
 pub mod inputs;
 pub mod json;
+pub mod json_text;
 pub mod queue;
 pub mod redact;
 pub mod scheduler;

@@ -107,7 +107,7 @@ impl State {
     /// Reads the persisted JSON text; `None` when it is not a JSON object. Unknown fields are
     /// ignored and missing ones take their defaults (forward and backward compatible).
     pub fn parse(text: &str) -> Option<Self> {
-        let v: Value = serde_json::from_str(text).ok()?;
+        let v = super::json_text::parse(text)?;
         let m = v.as_object()?;
         let s = obj(field(m, "session").unwrap_or(&Value::Null));
         let d = obj(field(m, "dropped").unwrap_or(&Value::Null));
