@@ -2,6 +2,13 @@
 // Prints track() µs per call through the JS boundary, ms to encode a 100-event batch, and
 // the shipped size of the mini-program build.
 // Run: cargo xtask build-sdk && node sdk-wasm/bench/node-bench.mjs
+// MAIDIAN_BENCH_NODE_DIST=<dir> benchmarks another `dist/node` build (e.g. a copy of the one
+// before a change, to compare both in the same session on this noisy machine).
+// MAIDIAN_BENCH_TRACKS=<n> runs only the track() part, n calls after 2000 warm-up calls. Times
+// on this shared machine vary 2x between runs; instruction counts do not: run it under
+// callgrind with two n and divide the difference (docs/SDK.md, "Commands"):
+//   valgrind --tool=callgrind --callgrind-out-file=/dev/null node sdk-wasm/bench/node-bench.mjs
+
 import { readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -9,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(import.meta.url);
-const { Maidian } = require(path.join(root, 'js-wrapper/dist/node/maidian_sdk.js'));
+const nodeDist = process.env.MAIDIAN_BENCH_NODE_DIST || path.join(root, 'js-wrapper/dist/node');
+const { Maidian } = require(path.resolve(nodeDist, 'maidian_sdk.js'));
 
 const config = {
   writeKey: 'wk_live_0123456789',
@@ -40,12 +48,14 @@ function run(m, effects, now) {
   m.pageShow(1.8e12, { path: 'pages/detail/detail' });
   let now = 1.8e12;
   for (let i = 0; i < 2000; i++) run(m, m.track(++now, 'view_item', props(i)), now); // warm-up
-  const n = 20000;
+  const n = Number(process.env.MAIDIAN_BENCH_TRACKS || 20000);
   const t = process.hrtime.bigint();
   for (let i = 0; i < n; i++) run(m, m.track(++now, 'view_item', props(i)), now);
   const us = Number(process.hrtime.bigint() - t) / 1e3 / n;
   console.log(`track(): ${us.toFixed(2)} µs per call (Node ${process.version}, wasm, incl. batching + gzip)`);
 }
+
+if (process.env.MAIDIAN_BENCH_TRACKS) process.exit(0);
 
 // 100-event batch encode: 100 queued events, time flush() (body + gzip + crossing to JS).
 {

@@ -5,6 +5,9 @@
 //!   hide): requests made, wire bytes per event, storage bytes written per delivered byte.
 //!
 //! Run: `cargo run --release -p maidian-sdk --example bench`
+//! `MAIDIAN_BENCH_TRACKS=<n>`: only the `track()` part, with n calls — for callgrind, whose
+//! instruction counts are stable where this shared machine's times are not:
+//! `valgrind --tool=callgrind target/release/examples/bench` (docs/SDK.md).
 //! (The figures for the shipped wasm under Node come from `sdk-wasm/bench/node-bench.mjs`.)
 
 use std::time::Instant;
@@ -57,7 +60,10 @@ fn main() {
     // that stores nothing and answers every send with 200.
     let mut core = sim.core;
     let mut now = sim.now;
-    let n = 20_000;
+    let only_track = std::env::var("MAIDIAN_BENCH_TRACKS").ok();
+    let n: u32 = only_track
+        .as_deref()
+        .map_or(20_000, |v| v.parse().unwrap_or(20_000));
     let t = Instant::now();
     for i in 0..n {
         now += 1.0;
@@ -71,6 +77,9 @@ fn main() {
     }
     let per_call = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
     println!("track(): {per_call:.2} µs per call (native core, incl. batching and gzip)");
+    if only_track.is_some() {
+        return;
+    }
 
     // Encoding a 100-event batch: queue 100 events, then time the flush (body + gzip).
     let mut total = 0.0;

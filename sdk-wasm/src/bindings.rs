@@ -92,10 +92,61 @@ struct JsStats {
     pending_len: f64,
 }
 
+/// The property names and constant values of the effect objects as JS strings, created once
+/// per instance: every `JsValue::from_str` decodes UTF-8 in JS (a `TextDecoder` call), which
+/// for these short strings cost more than the rest of building an effect.
+struct Names {
+    type_: JsValue,
+    key: JsValue,
+    value: JsValue,
+    batch_id: JsValue,
+    url: JsValue,
+    body: JsValue,
+    headers: JsValue,
+    events: JsValue,
+    at: JsValue,
+    level: JsValue,
+    message: JsValue,
+    persist: JsValue,
+    remove: JsValue,
+    send: JsValue,
+    wake_at: JsValue,
+    log: JsValue,
+    debug: JsValue,
+    warn: JsValue,
+}
+
+impl Names {
+    fn new() -> Self {
+        let s = JsValue::from_str;
+        Self {
+            type_: s("type"),
+            key: s("key"),
+            value: s("value"),
+            batch_id: s("batchId"),
+            url: s("url"),
+            body: s("body"),
+            headers: s("headers"),
+            events: s("events"),
+            at: s("at"),
+            level: s("level"),
+            message: s("message"),
+            persist: s("persist"),
+            remove: s("remove"),
+            send: s("send"),
+            wake_at: s("wakeAt"),
+            log: s("log"),
+            debug: s("debug"),
+            warn: s("warn"),
+        }
+    }
+}
+
 /// One SDK instance (normally one per app).
 #[wasm_bindgen]
 pub struct Maidian {
     core: Core,
+    names: Names,
 }
 
 #[wasm_bindgen]
@@ -103,21 +154,22 @@ impl Maidian {
     fn effects(&mut self) -> JsValue {
         // Built as JS objects directly rather than through JSON text: a persisted value is an
         // event's JSON, which a JSON round trip would escape in Rust and unescape in JS.
+        let n = &self.names;
         let out = js_sys::Array::new();
         for e in self.core.poll_effects() {
             let o = js_sys::Object::new();
-            let set = |k: &str, v: JsValue| {
-                let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), &v);
+            let set = |k: &JsValue, v: &JsValue| {
+                let _ = js_sys::Reflect::set(&o, k, v);
             };
             match e {
                 Effect::Persist { key, value } => {
-                    set("type", "persist".into());
-                    set("key", key.into());
-                    set("value", value.into());
+                    set(&n.type_, &n.persist);
+                    set(&n.key, &key.into());
+                    set(&n.value, &value.into());
                 }
                 Effect::Remove { key } => {
-                    set("type", "remove".into());
-                    set("key", key.into());
+                    set(&n.type_, &n.remove);
+                    set(&n.key, &key.into());
                 }
                 Effect::Send {
                     batch_id,
@@ -126,28 +178,27 @@ impl Maidian {
                     headers,
                     events,
                 } => {
-                    set("type", "send".into());
-                    set("batchId", batch_id.into());
-                    set("url", url.into());
-                    set("body", js_sys::Uint8Array::from(body.as_slice()).into());
-                    set("headers", to_js(&headers));
-                    set("events", events.into());
+                    set(&n.type_, &n.send);
+                    set(&n.batch_id, &batch_id.into());
+                    set(&n.url, &url.into());
+                    set(&n.body, &js_sys::Uint8Array::from(body.as_slice()).into());
+                    set(&n.headers, &to_js(&headers));
+                    set(&n.events, &events.into());
                 }
                 Effect::WakeAt { at } => {
-                    set("type", "wakeAt".into());
-                    set("at", at.map_or(JsValue::NULL, JsValue::from));
+                    set(&n.type_, &n.wake_at);
+                    set(&n.at, &at.map_or(JsValue::NULL, JsValue::from));
                 }
                 Effect::Log { level, message } => {
-                    set("type", "log".into());
+                    set(&n.type_, &n.log);
                     set(
-                        "level",
+                        &n.level,
                         match level {
-                            Level::Debug => "debug",
-                            Level::Warn => "warn",
-                        }
-                        .into(),
+                            Level::Debug => &n.debug,
+                            Level::Warn => &n.warn,
+                        },
                     );
-                    set("message", message.into());
+                    set(&n.message, &message.into());
                 }
             }
             out.push(&o);
@@ -185,7 +236,10 @@ impl Maidian {
             stored,
         };
         Core::new(config, init)
-            .map(|core| Maidian { core })
+            .map(|core| Maidian {
+                core,
+                names: Names::new(),
+            })
             .map_err(|e| JsError::new(&e.to_string()))
     }
 
