@@ -29,6 +29,7 @@ pub mod ids;
 pub mod inputs;
 pub mod json;
 pub mod json_text;
+pub mod json_write;
 pub mod queue;
 pub mod redact;
 pub mod scheduler;
@@ -434,15 +435,7 @@ impl Core {
     }
 
     fn enqueue(&mut self, msg: &Message) {
-        let json = match serde_json::to_string(msg) {
-            Ok(j) => j,
-            Err(e) => {
-                self.state.dropped.invalid += 1;
-                let _ = e;
-                self.log(Level::Warn, "event not serializable".into());
-                return;
-            }
-        };
+        let json = json_write::message(msg);
         if json.len() > self.limits.max_event_bytes {
             self.state.dropped.invalid += 1;
             self.log(
