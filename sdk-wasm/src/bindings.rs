@@ -20,7 +20,6 @@
 //! serde-wasm-bindgen's `json_compatible()` output (plain objects and arrays), except that the
 //! request body really is a `Uint8Array`.
 
-use serde::Serialize;
 use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 
@@ -70,26 +69,11 @@ fn props_from_js(v: JsValue) -> Result<Map<String, Value>, JsError> {
     }
 }
 
-fn to_js<T: Serialize + ?Sized>(v: &T) -> JsValue {
-    serde_json::to_string(v)
-        .ok()
-        .and_then(|s| js_sys::JSON::parse(&s).ok())
-        .unwrap_or(JsValue::UNDEFINED)
-}
-
-/// Counters as JS numbers.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsStats {
-    events_queued: f64,
-    events_delivered: f64,
-    requests: f64,
-    wire_bytes: f64,
-    storage_bytes_written: f64,
-    delivered_event_bytes: f64,
-    queue_len: f64,
-    queue_bytes: f64,
-    pending_len: f64,
+/// A JSON object as a JS object (through the host's `JSON.parse`).
+fn object_to_js(m: &Map<String, Value>) -> JsValue {
+    let mut text = String::new();
+    crate::core::json_write::object(&mut text, m);
+    js_sys::JSON::parse(&text).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// The property names and constant values of the effect objects as JS strings, created once
@@ -182,7 +166,7 @@ impl Maidian {
                     set(&n.batch_id, &batch_id.into());
                     set(&n.url, &url.into());
                     set(&n.body, &js_sys::Uint8Array::from(body.as_slice()).into());
-                    set(&n.headers, &to_js(&headers));
+                    set(&n.headers, &object_to_js(&headers));
                     set(&n.events, &events.into());
                 }
                 Effect::WakeAt { at } => {
@@ -456,16 +440,21 @@ impl Maidian {
     /// Counters (numbers).
     pub fn stats(&self) -> JsValue {
         let s = self.core.stats();
-        to_js(&JsStats {
-            events_queued: s.events_queued as f64,
-            events_delivered: s.events_delivered as f64,
-            requests: s.requests as f64,
-            wire_bytes: s.wire_bytes as f64,
-            storage_bytes_written: s.storage_bytes_written as f64,
-            delivered_event_bytes: s.delivered_event_bytes as f64,
-            queue_len: self.core.queue_len() as f64,
-            queue_bytes: self.core.queue_bytes() as f64,
-            pending_len: self.core.pending_len() as f64,
-        })
+        let o = js_sys::Object::new();
+        for (k, v) in [
+            ("eventsQueued", s.events_queued),
+            ("eventsDelivered", s.events_delivered),
+            ("requests", s.requests),
+            ("wireBytes", s.wire_bytes),
+            ("storageBytesWritten", s.storage_bytes_written),
+            ("deliveredEventBytes", s.delivered_event_bytes),
+            ("queueLen", self.core.queue_len() as u64),
+            ("queueBytes", self.core.queue_bytes() as u64),
+            ("pendingLen", self.core.pending_len() as u64),
+        ] {
+            // Counters stay far below 2^53: exact as JS numbers.
+            let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), &JsValue::from(v as f64));
+        }
+        o.into()
     }
 }

@@ -84,8 +84,8 @@ pub fn parse_query(q: &str) -> Vec<(String, String)> {
 pub fn value_text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
-        // Through serde_json's serializer rather than `Display` (no core::fmt float code).
-        Value::Number(n) => serde_json::to_string(n).ok(),
+        // serde_json's `Display` for numbers: itoa / zmij, no core::fmt float code.
+        Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }

@@ -36,7 +36,8 @@ pub fn field<'a>(m: &'a Map<String, Value>, k: &str) -> Option<&'a Value> {
 pub fn string(m: &Map<String, Value>, k: &str) -> Option<String> {
     match field(m, k)? {
         Value::String(s) => Some(s.clone()),
-        Value::Number(n) => serde_json::to_string(n).ok(),
+        // serde_json's `Display` for numbers: itoa / zmij (what its serializer writes).
+        Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
 }

@@ -228,7 +228,8 @@ pub fn value(out: &mut String, v: &Value) {
     }
 }
 
-fn object(out: &mut String, m: &Map<String, Value>) {
+/// `m` as a JSON object (what `serde_json::to_string(m)` writes).
+pub fn object(out: &mut String, m: &Map<String, Value>) {
     out.push('{');
     for (i, (k, v)) in m.iter().enumerate() {
         if i > 0 {

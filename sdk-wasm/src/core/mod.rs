@@ -319,7 +319,7 @@ impl Core {
         if self.consent != Consent::Granted {
             return;
         }
-        let value = serde_json::to_string(&self.state).unwrap_or_default();
+        let value = self.state.to_json();
         let key = self.key("state");
         self.persist(key, value);
     }

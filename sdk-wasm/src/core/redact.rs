@@ -14,7 +14,11 @@ use super::sha256::{hex, sha256};
 fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
-        other => serde_json::to_string(other).unwrap_or_default(),
+        other => {
+            let mut out = String::new();
+            super::json_write::value(&mut out, other);
+            out
+        }
     }
 }
 

@@ -104,6 +104,47 @@ fn int(m: &Map<String, Value>, k: &str) -> Option<i64> {
 }
 
 impl State {
+    /// The persisted JSON text: what `serde_json::to_string(self)` writes (tested), written by
+    /// hand so the wasm carries no serde serializer (see `core::json_write`).
+    pub fn to_json(&self) -> String {
+        use super::json_write::{object, string as s};
+        use std::fmt::Write as _;
+        let opt = |out: &mut String, v: &Option<String>| match v {
+            Some(v) => s(out, v),
+            None => out.push_str("null"),
+        };
+        let mut o = String::with_capacity(256);
+        o.push_str("{\"anonymousId\":");
+        opt(&mut o, &self.anonymous_id);
+        o.push_str(",\"userId\":");
+        opt(&mut o, &self.user_id);
+        o.push_str(",\"superProps\":");
+        object(&mut o, &self.super_props);
+        o.push_str(",\"firstDay\":");
+        match self.first_day {
+            Some(d) => {
+                let _ = write!(o, "{d}");
+            }
+            None => o.push_str("null"),
+        }
+        o.push_str(",\"session\":{\"id\":");
+        opt(&mut o, &self.session.id);
+        let d = &self.dropped;
+        let _ = write!(
+            o,
+            ",\"last\":{}}},\"dropped\":{{\"queue_overflow\":{},\"pending_overflow\":{},\
+             \"sampled_out\":{},\"invalid\":{},\"rejected\":{},\"persist_failed\":{}}}}}",
+            self.session.last,
+            d.queue_overflow,
+            d.pending_overflow,
+            d.sampled_out,
+            d.invalid,
+            d.rejected,
+            d.persist_failed
+        );
+        o
+    }
+
     /// Reads the persisted JSON text; `None` when it is not a JSON object. Unknown fields are
     /// ignored and missing ones take their defaults (forward and backward compatible).
     pub fn parse(text: &str) -> Option<Self> {
@@ -169,7 +210,11 @@ mod tests {
         s.dropped.rejected = 3;
         s.super_props.insert("k".into(), 1.into());
         let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(s.to_json(), json);
         assert_eq!(State::parse(&json), Some(s));
+        let empty = State::default();
+        assert_eq!(empty.to_json(), serde_json::to_string(&empty).unwrap());
+        assert_eq!(State::parse(&empty.to_json()), Some(empty));
         assert_eq!(State::parse("[]"), None);
         let fut = State::parse(r#"{"anonymousId":"b","newField":1}"#).unwrap();
         assert_eq!(fut.anonymous_id.as_deref(), Some("b"));
