@@ -13,11 +13,9 @@
 //! Objects keep the last value of a repeated key (as `serde_json` does).
 //!
 //! Numbers map to `serde_json::Number` as `serde_json` maps them: an integer literal is a `u64`
-//! (non-negative) or `i64` (negative) when it fits, anything else an `f64` computed with
-//! `serde_json`'s default algorithm (see [`float`]): exact for the usual property values
-//! (prices, ratios, coordinates: ≤ 15 significant digits, |exponent| ≤ 22), otherwise within
-//! an ulp or so, and always the same f64 `serde_json::from_str` gives (tested). core's exact
-//! `f64::from_str` is avoided on purpose: its Eisel-Lemire tables alone are ≈ 20 KB of wasm.
+//! (non-negative) or `i64` (negative) when it fits, anything else the nearest `f64` (correctly
+//! rounded, as `serde_json` with its `float_roundtrip` feature, which maidian-protocol enables;
+//! see [`super::dec2f64`]).
 
 use serde_json::{Map, Number, Value};
 
@@ -265,7 +263,7 @@ impl Parser<'_> {
             }
         }
         // JSON has no infinities; serde_json rejects numbers that overflow f64.
-        let f = float(int, frac, exp)?;
+        let f = super::dec2f64::parse(int, frac, exp)?;
         Number::from_f64(if negative { -f } else { f })
     }
 }
@@ -285,99 +283,6 @@ fn integer(digits: &[u8], negative: bool) -> Option<Number> {
     }
     let n = 0i64.checked_sub_unsigned(v)?;
     Some(Number::from(n))
-}
-
-/// Powers of ten, each the nearest f64 (exact up to 1e22).
-#[rustfmt::skip]
-static POW10: [f64; 309] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-    1e17, 1e18, 1e19, 1e20, 1e21, 1e22, 1e23, 1e24, 1e25, 1e26, 1e27, 1e28, 1e29, 1e30, 1e31,
-    1e32, 1e33, 1e34, 1e35, 1e36, 1e37, 1e38, 1e39, 1e40, 1e41, 1e42, 1e43, 1e44, 1e45, 1e46,
-    1e47, 1e48, 1e49, 1e50, 1e51, 1e52, 1e53, 1e54, 1e55, 1e56, 1e57, 1e58, 1e59, 1e60, 1e61,
-    1e62, 1e63, 1e64, 1e65, 1e66, 1e67, 1e68, 1e69, 1e70, 1e71, 1e72, 1e73, 1e74, 1e75, 1e76,
-    1e77, 1e78, 1e79, 1e80, 1e81, 1e82, 1e83, 1e84, 1e85, 1e86, 1e87, 1e88, 1e89, 1e90, 1e91,
-    1e92, 1e93, 1e94, 1e95, 1e96, 1e97, 1e98, 1e99, 1e100, 1e101, 1e102, 1e103, 1e104, 1e105,
-    1e106, 1e107, 1e108, 1e109, 1e110, 1e111, 1e112, 1e113, 1e114, 1e115, 1e116, 1e117, 1e118,
-    1e119, 1e120, 1e121, 1e122, 1e123, 1e124, 1e125, 1e126, 1e127, 1e128, 1e129, 1e130, 1e131,
-    1e132, 1e133, 1e134, 1e135, 1e136, 1e137, 1e138, 1e139, 1e140, 1e141, 1e142, 1e143, 1e144,
-    1e145, 1e146, 1e147, 1e148, 1e149, 1e150, 1e151, 1e152, 1e153, 1e154, 1e155, 1e156, 1e157,
-    1e158, 1e159, 1e160, 1e161, 1e162, 1e163, 1e164, 1e165, 1e166, 1e167, 1e168, 1e169, 1e170,
-    1e171, 1e172, 1e173, 1e174, 1e175, 1e176, 1e177, 1e178, 1e179, 1e180, 1e181, 1e182, 1e183,
-    1e184, 1e185, 1e186, 1e187, 1e188, 1e189, 1e190, 1e191, 1e192, 1e193, 1e194, 1e195, 1e196,
-    1e197, 1e198, 1e199, 1e200, 1e201, 1e202, 1e203, 1e204, 1e205, 1e206, 1e207, 1e208, 1e209,
-    1e210, 1e211, 1e212, 1e213, 1e214, 1e215, 1e216, 1e217, 1e218, 1e219, 1e220, 1e221, 1e222,
-    1e223, 1e224, 1e225, 1e226, 1e227, 1e228, 1e229, 1e230, 1e231, 1e232, 1e233, 1e234, 1e235,
-    1e236, 1e237, 1e238, 1e239, 1e240, 1e241, 1e242, 1e243, 1e244, 1e245, 1e246, 1e247, 1e248,
-    1e249, 1e250, 1e251, 1e252, 1e253, 1e254, 1e255, 1e256, 1e257, 1e258, 1e259, 1e260, 1e261,
-    1e262, 1e263, 1e264, 1e265, 1e266, 1e267, 1e268, 1e269, 1e270, 1e271, 1e272, 1e273, 1e274,
-    1e275, 1e276, 1e277, 1e278, 1e279, 1e280, 1e281, 1e282, 1e283, 1e284, 1e285, 1e286, 1e287,
-    1e288, 1e289, 1e290, 1e291, 1e292, 1e293, 1e294, 1e295, 1e296, 1e297, 1e298, 1e299, 1e300,
-    1e301, 1e302, 1e303, 1e304, 1e305, 1e306, 1e307, 1e308,
-];
-
-/// `int.frac × 10^exp` as a non-negative f64, `None` if it overflows. The same algorithm as
-/// `serde_json`'s default (not `float_roundtrip`) parser, so both give the same f64: as many
-/// leading digits as fit a `u64` (further integer digits scale, further fraction digits are
-/// dropped), then one multiplication or division by a power of ten.
-fn float(int: &[u8], frac: &[u8], exp: i64) -> Option<f64> {
-    let mut sig: u64 = 0;
-    let mut scale: i64 = 0;
-    let mut full = false;
-    for &d in int {
-        let d = u64::from(d - b'0');
-        match sig.checked_mul(10).and_then(|x| x.checked_add(d)) {
-            Some(x) if !full => sig = x,
-            _ => {
-                full = true;
-                scale += 1;
-            }
-        }
-    }
-    for &d in frac {
-        if full {
-            break;
-        }
-        match sig
-            .checked_mul(10)
-            .and_then(|x| x.checked_add(u64::from(d - b'0')))
-        {
-            Some(x) => {
-                sig = x;
-                scale -= 1;
-            }
-            None => full = true,
-        }
-    }
-    let mut e = exp + scale;
-    let mut f = sig as f64;
-    loop {
-        match usize::try_from(e.unsigned_abs())
-            .ok()
-            .and_then(|i| POW10.get(i))
-        {
-            Some(&pow) => {
-                if e >= 0 {
-                    f *= pow;
-                    if f.is_infinite() {
-                        return None;
-                    }
-                } else {
-                    f /= pow;
-                }
-                return Some(f);
-            }
-            None => {
-                if f == 0.0 {
-                    return Some(f);
-                }
-                if e >= 0 {
-                    return None;
-                }
-                f /= 1e308;
-                e += 308;
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -484,10 +389,24 @@ mod tests {
         same(&deep);
     }
 
+    /// A float literal parses to exactly core's (correctly rounded) `f64::from_str` value.
+    fn exact(text: &str) {
+        let want: f64 = text.parse().unwrap();
+        let got = parse(text);
+        if want.is_infinite() {
+            assert_eq!(got, None, "{text}");
+        } else {
+            let got = got.and_then(|v| v.as_f64()).map(f64::to_bits);
+            assert_eq!(got, Some(want.to_bits()), "{text}");
+        }
+    }
+
     #[test]
-    fn numbers_agree_with_serde_json() {
+    fn numbers_agree_with_serde_json_and_floats_are_exact() {
         // Random f64s printed the way JS and serde_json print them (shortest round trip), with
-        // random significands and exponents, and integers around the u64/i64 edges.
+        // random significands and exponents, and integers around the u64/i64 edges. Floats are
+        // checked against core's exact parser (serde_json's own float parsing depends on its
+        // `float_roundtrip` feature, which only the workspace's dev-dependencies enable).
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = || {
             x ^= x << 13;
@@ -498,36 +417,25 @@ mod tests {
         for _ in 0..20_000 {
             let f = f64::from_bits(next());
             if f.is_finite() {
-                same(&serde_json::to_string(&f).unwrap());
+                exact(&serde_json::to_string(&f).unwrap());
             }
             let digits = next() % 10u64.pow(1 + (next() % 19) as u32);
             let e = (next() % 80) as i64 - 40;
-            same(&format!("{digits}e{e}"));
-            same(&format!("-{digits}.{:03}", next() % 1000));
+            exact(&format!("{digits}e{e}"));
+            exact(&format!("-{digits}.{:03}", next() % 1000));
             same(&(next() as i64).to_string());
             same(&next().to_string());
         }
-        for text in ["0.1", "19.99", "0.07", "1.005", "123456.789", "-42.5"] {
-            let exact: f64 = text.parse().unwrap();
-            assert_eq!(parse(text).and_then(|v| v.as_f64()), Some(exact), "{text}");
-        }
-    }
-
-    #[test]
-    fn long_floats_are_within_a_few_ulps() {
         for text in [
+            "0.1",
+            "19.99",
+            "0.07",
+            "1.005",
+            "123456.789",
+            "-42.5",
             "0.30000000000000004",
-            "3.141592653589793",
-            "2.718281828459045",
-            "1.7976931348623157e308",
-            "2.2250738585072014e-308",
-            "123456789012345678901234567890",
-            "0.000000000000000000000000000001234",
         ] {
-            let ours = parse(text).and_then(|v| v.as_f64()).unwrap();
-            let exact: f64 = text.parse().unwrap();
-            let ulps = (ours.to_bits() as i64 - exact.to_bits() as i64).abs();
-            assert!(ulps <= 2, "{text}: {ours} vs {exact} ({ulps} ulps)");
+            exact(text);
         }
     }
 }

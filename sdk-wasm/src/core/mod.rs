@@ -23,6 +23,7 @@ pub mod autotrack;
 pub mod channel;
 pub mod config;
 pub mod consent;
+pub mod dec2f64;
 pub mod effects;
 pub mod gzip;
 pub mod ids;
