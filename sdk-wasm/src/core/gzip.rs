@@ -1,46 +1,49 @@
-//! gzip (RFC 1952) encoding of request bodies: `miniz_oxide`'s raw DEFLATE inside a hand-written
-//! 10-byte header and CRC-32/ISIZE trailer.
+//! gzip (RFC 1952) encoding of request bodies: the raw DEFLATE of [`super::deflate`] inside a
+//! hand-written 10-byte header and CRC-32/ISIZE trailer.
 //!
 //! Size notes (measured on a probe, see shared/notes/wasm-in-miniprograms.md): `flate2` adds a
 //! streaming wrapper we do not need, and `crc32fast`'s slicing tables cost about 17 KB after
-//! brotli. The CRC here uses a 16-entry (nibble) table built at compile time: 64 bytes of data,
-//! two lookups per input byte — fast enough for a 100-event batch in well under a millisecond.
+//! brotli. The CRC here is the classic one-table, one-lookup-per-byte loop, its 256-entry
+//! table built at first use (no table data in the wasm).
 
-/// DEFLATE level. 1 (miniz's fast greedy path): measured on the scripted session it costs 62.4
-/// instead of 51.8 wire bytes per event (goal: at most 90) and halves the per-event CPU
-/// (native track() 16 → 9 µs including the amortized batch encode; 100-event batch 1.1 → 0.5
-/// ms). Raise it with the `gzipLevel` option where bandwidth matters more than CPU.
+/// Compression level, 1..=9: how many earlier positions the matcher tries per byte
+/// ([`chain_length`]). The default 1 (4 candidates) measured 73.4 wire bytes per event on the
+/// scripted session (goal: at most 90); 9 (1024 candidates) saves a few more bytes for more CPU
+/// (`gzipLevel` option). History: with miniz_oxide, level 1 was 62.4 B/event (docs/SDK.md).
 pub const DEFAULT_LEVEL: u8 = 1;
 
-const fn crc_nibble_table() -> [u32; 16] {
-    let mut t = [0u32; 16];
-    let mut i = 0;
-    while i < 16 {
-        let mut c = i as u32;
-        let mut k = 0;
-        while k < 4 {
-            c = if c & 1 != 0 {
-                (c >> 1) ^ 0xEDB8_8320
-            } else {
-                c >> 1
-            };
-            k += 1;
-        }
-        t[i] = c;
-        i += 1;
-    }
-    t
+/// Hash-chain candidates tried per position at `level` (clamped to 1..=9): 4, 8, ..., 1024.
+pub fn chain_length(level: u8) -> usize {
+    2 << level.clamp(1, 9)
 }
 
-const CRC_TABLE: [u32; 16] = crc_nibble_table();
+/// The byte-wise CRC-32 table (polynomial 0xEDB88320), built on first use rather than stored:
+/// 1 KB of table data would cost about as much brotli-compressed wasm as it saves code.
+fn crc_table() -> &'static [u32; 256] {
+    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = [0u32; 256];
+        for (i, e) in t.iter_mut().enumerate() {
+            let mut c = i as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    (c >> 1) ^ 0xEDB8_8320
+                } else {
+                    c >> 1
+                };
+            }
+            *e = c;
+        }
+        t
+    })
+}
 
 /// CRC-32 (IEEE 802.3, the one gzip uses) of `data`.
 pub fn crc32(data: &[u8]) -> u32 {
+    let t = crc_table();
     let mut c = !0u32;
     for &b in data {
-        c ^= u32::from(b);
-        c = (c >> 4) ^ CRC_TABLE[(c & 15) as usize];
-        c = (c >> 4) ^ CRC_TABLE[(c & 15) as usize];
+        c = (c >> 8) ^ t[((c ^ u32::from(b)) & 0xff) as usize];
     }
     !c
 }
@@ -50,7 +53,7 @@ pub fn gzip(data: &[u8], level: u8) -> Vec<u8> {
     // ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=0 OS=255 (unknown): no name, no timestamp, so equal
     // input gives equal bytes.
     let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
-    out.extend_from_slice(&miniz_oxide::deflate::compress_to_vec(data, level));
+    out.extend_from_slice(&super::deflate::deflate(data, chain_length(level)));
     out.extend_from_slice(&crc32(data).to_le_bytes());
     // ISIZE is the input length modulo 2^32 (RFC 1952 §2.3.1).
     out.extend_from_slice(&(data.len() as u32).to_le_bytes());

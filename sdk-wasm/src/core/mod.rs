@@ -24,6 +24,7 @@ pub mod channel;
 pub mod config;
 pub mod consent;
 pub mod dec2f64;
+pub mod deflate;
 pub mod effects;
 pub mod gzip;
 pub mod ids;
