@@ -13,12 +13,14 @@
 //! `Uint8Array`.
 //!
 //! ## Why JSON text, not serde-wasm-bindgen
-//! Values are converted with the host's own `JSON.stringify` / `JSON.parse` and `serde_json`
-//! (which the core needs anyway for events) instead of serde-wasm-bindgen: the latter
-//! monomorphizes a second deserializer for every input and config type and imports much of
-//! js-sys, which measured about 45 KB of wasm before brotli. The JS contract is the same as
-//! serde-wasm-bindgen's `json_compatible()` output (plain objects and arrays), except that the
-//! request body really is a `Uint8Array`.
+//! Input values are converted with the host's own `JSON.stringify` and parsed into
+//! `serde_json::Value` by [`crate::core::json_text`] (a small parser: serde's deserializer and,
+//! through its error path, float formatting cost ≈ 12 KB of brotli'd wasm) instead of
+//! serde-wasm-bindgen: the latter monomorphizes a deserializer for every input and config type
+//! and imports much of js-sys, which measured about 45 KB of wasm before brotli. The JS contract
+//! is the same as serde-wasm-bindgen's `json_compatible()` output (plain objects and arrays),
+//! except that the request body really is a `Uint8Array`. Effects are built as JS objects
+//! property by property (names created once per instance, see `Names`).
 
 use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;

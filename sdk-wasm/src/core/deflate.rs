@@ -9,7 +9,7 @@
 //! session: 62.4 → 73.4 wire bytes per event, goal ≤ 90; docs/SDK.md).
 //!
 //! Greedy matching over hash chains of 4-byte prefixes (`chain` candidates per position, from
-//! the gzip level); like zlib's fast levels, only the first [`INSERT_LIMIT`] positions inside a
+//! the gzip level); like zlib's fast levels, only the first `INSERT_LIMIT` (4) positions inside a
 //! match enter the hash chains (inserting all of them cost a third of a native `track()` and
 //! compressed no better). Then one final fixed-Huffman block (BTYPE=01, valid for any input
 //! length). The hash table is 64 KB and the chain ring at most 128 KB, allocated per call.

@@ -7,9 +7,9 @@
 //! - `{"type":"remove","key":"md_q12"}`
 //! - `{"type":"send","batchId":3,"url":"https://…/v1/batch","body":Uint8Array,
 //!   "headers":{"Content-Type":"application/json","Content-Encoding":"gzip","X-Write-Key":"…",
-//!   "X-Maidian-Device":"<anonymousId>"}, with `?device=<anonymousId>` on the URL too,
-//!   "events":42}` — call `sent(batchId, status, retryAfterSeconds)` when it ends
-//!   (status 0 for no response).
+//!   "X-Maidian-Device":"<anonymousId>"},"events":42}` (the URL carries
+//!   `?device=<anonymousId>` too) — call `sent(batchId, status, retryAfterSeconds)` when it
+//!   ends (status 0 for no response).
 //! - `{"type":"wakeAt","at":1732468246123}` — call `tick(now)` at (or after) that host time;
 //!   replaces any earlier wake-up. `{"type":"wakeAt","at":null}` cancels it (nothing is due; a
 //!   Node host can let its process exit).
