@@ -18,6 +18,25 @@ use serde_json::{Map, Number, Value};
 
 /// The JSON text of `m` (what `serde_json::to_string(m)` returns).
 pub fn message(m: &Message) -> String {
+    write_message(m, None)
+}
+
+/// The JSON text of `m` with `context` (from [`context_text`]; empty: no context) in place of
+/// `m.context`.
+pub fn message_with_context(m: &Message, context: &str) -> String {
+    write_message(m, Some(context))
+}
+
+/// `c` as JSON text, or the empty string when `c` is empty (a message then has no `context`).
+pub fn context_text(c: &Context) -> String {
+    let mut out = String::new();
+    if !c.is_empty() {
+        context(&mut out, c);
+    }
+    out
+}
+
+fn write_message(m: &Message, context_json: Option<&str>) -> String {
     let mut out = String::with_capacity(1024);
     let mut o = Obj::new(&mut out);
     o.str("messageId", &m.message_id);
@@ -29,8 +48,14 @@ pub fn message(m: &Message) -> String {
     o.opt_str("previousId", m.previous_id.as_deref());
     o.opt_str("groupId", m.group_id.as_deref());
     o.str("timestamp", &m.timestamp);
-    if !m.context.is_empty() {
-        context(o.key("context"), &m.context);
+    match context_json {
+        Some("") => {}
+        Some(text) => o.key("context").push_str(text),
+        None => {
+            if !m.context.is_empty() {
+                context(o.key("context"), &m.context);
+            }
+        }
     }
     if !m.properties.is_empty() {
         object(o.key("properties"), &m.properties);
@@ -456,7 +481,15 @@ mod tests {
         }
         assert!(c.library.is_some());
         for m in variants {
-            assert_eq!(message(&m), serde_json::to_string(&m).unwrap());
+            let serde = serde_json::to_string(&m).unwrap();
+            assert_eq!(message(&m), serde);
+            // The same text from the context written separately (the core's cached path).
+            let ctx = context_text(&m.context);
+            let bare = Message {
+                context: Context::default(),
+                ..m.clone()
+            };
+            assert_eq!(message_with_context(&bare, &ctx), serde);
         }
     }
 }

@@ -139,6 +139,8 @@ pub struct Core {
     page: Option<ShownPage>,
     last_path: Option<String>,
     exposures: Exposures,
+    /// The last event's `context` as JSON text and the inputs it was built from.
+    context_cache: Option<(ContextKey, String)>,
 
     /// Events built during the current call, persisted together as one chunk.
     group: Vec<String>,
@@ -154,6 +156,22 @@ pub struct Core {
 
 fn to_ms(now: f64) -> i64 {
     if now.is_finite() { now as i64 } else { 0 }
+}
+
+/// What an event's `context` depends on besides the static context (which is fixed at start):
+/// equal keys give equal context text, so consecutive events reuse it (see
+/// [`Core::cached_context`]; serializing the ≈ 700-byte context for every event was the largest
+/// part of building one).
+#[derive(Debug, PartialEq)]
+struct ContextKey {
+    scene: Option<u32>,
+    launch_path: Option<String>,
+    page: Option<ShownPage>,
+    campaign: Option<maidian_protocol::message::Campaign>,
+    share: Option<maidian_protocol::message::Share>,
+    network: Option<String>,
+    session_id: Option<String>,
+    first_day: bool,
 }
 
 impl Core {
@@ -230,6 +248,7 @@ impl Core {
             page: None,
             last_path: None,
             exposures: Exposures::default(),
+            context_cache: None,
             group: Vec::new(),
             queue: Queue::new(&config.storage_prefix),
             sched: Scheduler::new(policy),
@@ -373,6 +392,41 @@ impl Core {
         c
     }
 
+    /// The JSON text of `self.context(ts)` (empty when the context is empty), rebuilt only when
+    /// one of its inputs changed since the last event.
+    fn cached_context(&mut self, ts: i64) -> &str {
+        let first_day = self.state.first_day == Some(local_day(ts, self.cfg.timezone_offset_min));
+        let fresh = self.context_cache.as_ref().is_some_and(|(k, _)| {
+            k.scene == self.scene
+                && k.launch_path == self.launch_path
+                && k.page == self.page
+                && k.campaign == self.campaign
+                && k.share == self.share
+                && k.network == self.network
+                && k.session_id == self.state.session.id
+                && k.first_day == first_day
+        });
+        if !fresh {
+            let key = ContextKey {
+                scene: self.scene,
+                launch_path: self.launch_path.clone(),
+                page: self.page.clone(),
+                campaign: self.campaign.clone(),
+                share: self.share.clone(),
+                network: self.network.clone(),
+                session_id: self.state.session.id.clone(),
+                first_day,
+            };
+            let text = json_write::context_text(&self.context(ts));
+            self.context_cache = Some((key, text));
+        }
+        let text = self.context_cache.as_ref().map_or("", |(_, t)| t.as_str());
+        // Every test checks the cache against a fresh build on every event.
+        #[cfg(test)]
+        assert_eq!(text, json_write::context_text(&self.context(ts)));
+        text
+    }
+
     /// Builds one message and routes it: pending buffer, or the current chunk group.
     fn record(&mut self, ts: i64, kind: MessageType, name: &str, props: Map<String, Value>) {
         self.record_full(ts, kind, name, props, Map::new(), None);
@@ -424,7 +478,13 @@ impl Core {
             previous_id,
             group_id: None,
             timestamp: format_rfc3339_millis(ts),
-            context: self.context(ts),
+            // Pending messages keep their context (they are written at grant); others take the
+            // cached text below.
+            context: if self.consent == Consent::Pending {
+                self.context(ts)
+            } else {
+                Context::default()
+            },
             properties,
             traits,
         };
@@ -433,11 +493,15 @@ impl Core {
             self.state.dropped.pending_overflow += self.pending.push(msg, max);
             return;
         }
-        self.enqueue(&msg);
+        let json = json_write::message_with_context(&msg, self.cached_context(ts));
+        self.enqueue_json(json);
     }
 
     fn enqueue(&mut self, msg: &Message) {
-        let json = json_write::message(msg);
+        self.enqueue_json(json_write::message(msg));
+    }
+
+    fn enqueue_json(&mut self, json: String) {
         if json.len() > self.limits.max_event_bytes {
             self.state.dropped.invalid += 1;
             self.log(
