@@ -29,7 +29,8 @@ fn from_js(v: &JsValue) -> Result<Value, JsError> {
     let text: String = js_sys::JSON::stringify(v)
         .map_err(|_| JsError::new("value is not JSON-serializable"))?
         .into();
-    serde_json::from_str(&text).map_err(|_| JsError::new("invalid JSON value"))
+    // Not serde_json::from_str, as in bindings.rs: see core/json_text.rs.
+    crate::core::json_text::parse(&text).ok_or_else(|| JsError::new("invalid JSON value"))
 }
 
 fn props(v: &JsValue) -> Result<Map<String, Value>, JsError> {
