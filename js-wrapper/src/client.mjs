@@ -22,25 +22,14 @@
  * The host object (`host`) is the platform adapter: see ./miniprogram/host.mjs for the fields.
  */
 
+import { createPublicApi, snapshot, TAG } from './public-api.mjs';
+
 /** Calls kept while the core loads; beyond this the oldest are dropped (and counted). */
 export const MAX_CALLS_BEFORE_READY = 1000;
 /** The longest delay setTimeout accepts. */
 const MAX_TIMER_MS = 2147483647;
-const TAG = '[maidian]';
 
-/**
- * A JSON-safe deep copy of `value` taken at call time (the app may mutate its object later),
- * or `undefined` when it cannot be represented (cycles, BigInt).
- */
-export function snapshot(value) {
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) return undefined;
-  try {
-    return JSON.parse(JSON.stringify(value));
-  } catch (_) {
-    return undefined;
-  }
-}
+export { snapshot };
 
 /**
  * The request body as a Uint8Array. The bindings are meant to hand one over; serde-wasm-bindgen's
@@ -355,79 +344,18 @@ export function createClient(host) {
     }
   }
 
-  /** Guards a public method: snapshot inputs, never throw. */
-  const guarded =
-    (name, fn) =>
-    (...args) => {
-      try {
-        return fn(...args);
-      } catch (err) {
-        internal(name, err);
-        return undefined;
-      }
-    };
-
-  function props(name, value) {
-    const p = snapshot(value);
-    if (p === undefined) {
-      console_.warn(`${TAG} ${name}: properties must be a plain JSON object; call ignored`);
-    }
-    return p;
-  }
-
-  const api = {
-    init: guarded('init', init),
-    track: guarded('track', (name, properties) => {
-      const p = props('track', properties);
-      if (p === undefined) return;
-      if (typeof name !== 'string') {
-        console_.warn(`${TAG} track: the event name must be a string; call ignored`);
-        return;
-      }
-      submit((c, now) => c.track(now, name, p));
-    }),
-    identify: guarded('identify', (userId, traits) => {
-      const t = props('identify', traits);
-      if (t === undefined) return;
-      const id = userId === undefined || userId === null ? null : String(userId);
-      submit((c, now) => c.identify(now, id, t));
-    }),
-    register: guarded('register', (properties) => {
-      const p = props('register', properties);
-      if (p !== undefined) submit((c) => c.register(p));
-    }),
-    unregister: guarded('unregister', (key) => {
-      if (typeof key === 'string') submit((c) => c.unregister(key));
-    }),
-    consent: {
-      grant: guarded('consent.grant', () => submit((c, now) => c.grant(now))),
-      deny: guarded('consent.deny', () => submit((c, now) => c.deny(now))),
-    },
-    flush: guarded('flush', () => submit((c, now) => c.flush(now))),
-    reset: guarded('reset', () => submit((c, now) => c.reset(now))),
-    /**
-     * Resolves `true` once the core runs, `false` if the SDK is (or becomes) disabled. Never
-     * rejects. For tests and for apps that want to know; nothing needs to wait for it.
-     */
-    ready: () =>
-      new Promise((resolve) => {
-        if (state === 'ready' || state === 'disabled') resolve(state === 'ready');
-        else readyWaiters.push(resolve);
-      }),
-    /** `idle` (no init yet), `loading`, `ready` or `disabled`. */
+  const api = createPublicApi({
+    init,
+    submit,
+    internal,
+    console: console_,
     status: () => state,
-    /** The core's view (consent, ids, counters) once ready; `null` before. For debugging. */
-    inspect: guarded('inspect', () => {
-      if (state !== 'ready') return null;
-      return {
-        consent: core.consent(),
-        anonymousId: core.anonymousId(),
-        userId: core.userId(),
-        sessionId: core.sessionId(),
-        stats: core.stats(),
-      };
-    }),
-  };
+    whenSettled: (resolve) => {
+      if (state === 'ready' || state === 'disabled') resolve(state === 'ready');
+      else readyWaiters.push(resolve);
+    },
+    core: () => core,
+  });
 
   /** Raw platform events for the hooks; each is one core input. */
   const input = {

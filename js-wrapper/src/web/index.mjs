@@ -10,10 +10,9 @@
  * - keeps the calls made while it loads, with their times, and replays them in order;
  * - guards every public method (nothing throws into the page; a wasm trap disables the SDK).
  */
-import { coreConfig, MAX_CALLS_BEFORE_READY, snapshot } from '../client.mjs';
+import { coreConfig, MAX_CALLS_BEFORE_READY } from '../client.mjs';
+import { createPublicApi, TAG } from '../public-api.mjs';
 import initWasm, * as wasm from './maidian_sdk.js';
-
-const TAG = '[maidian]';
 
 /** The static context for the core: screen, locale, user agent. */
 function hostContext() {
@@ -154,76 +153,19 @@ function initialize(options) {
     .catch((err) => disable('the SDK could not be loaded', err));
 }
 
-/** Guards a public method: never throws into the page. */
-const guarded =
-  (name, fn) =>
-  (...args) => {
-    try {
-      return fn(...args);
-    } catch (err) {
-      failed(name, err);
-      return undefined;
-    }
-  };
-
-function props(name, value) {
-  const p = snapshot(value);
-  if (p === undefined) {
-    console.warn(`${TAG} ${name}: properties must be a plain JSON object; call ignored`);
-  }
-  return p;
-}
-
-const api = {
-  init: guarded('init', initialize),
-  track: guarded('track', (name, properties) => {
-    const p = props('track', properties);
-    if (p === undefined) return;
-    if (typeof name !== 'string') {
-      console.warn(`${TAG} track: the event name must be a string; call ignored`);
-      return;
-    }
-    submit((h, now) => h.track(now, name, p));
-  }),
-  identify: guarded('identify', (userId, traits) => {
-    const t = props('identify', traits);
-    if (t === undefined) return;
-    const id = userId === undefined || userId === null ? null : String(userId);
-    submit((h, now) => h.identify(now, id, t));
-  }),
-  register: guarded('register', (properties) => {
-    const p = props('register', properties);
-    if (p !== undefined) submit((h, now) => h.register(now, p));
-  }),
-  unregister: guarded('unregister', (key) => {
-    if (typeof key === 'string') submit((h, now) => h.unregister(now, key));
-  }),
-  consent: {
-    grant: guarded('consent.grant', () => submit((h, now) => h.grant(now))),
-    deny: guarded('consent.deny', () => submit((h, now) => h.deny(now))),
-  },
-  flush: guarded('flush', () => submit((h, now) => h.flush(now))),
-  reset: guarded('reset', () => submit((h, now) => h.reset(now))),
-  /** Resolves `true` once the host runs, `false` if the SDK is (or becomes) disabled. */
-  ready: () =>
-    new Promise((resolve) => {
-      if (state === 'ready' || state === 'disabled') resolve(state === 'ready');
-      else waiters.push(resolve);
-    }),
-  /** `idle` (no init yet), `loading`, `ready` or `disabled`. */
+const api = createPublicApi({
+  init: initialize,
+  submit,
+  internal: failed,
+  console,
   status: () => state,
-  /** The core's view (consent, ids, counters) once ready; `null` before. For debugging. */
-  inspect: guarded('inspect', () => {
-    if (state !== 'ready') return null;
-    return {
-      consent: host.consent(),
-      anonymousId: host.anonymousId(),
-      userId: host.userId(),
-      sessionId: host.sessionId(),
-      stats: host.stats(),
-    };
-  }),
-};
+  whenSettled: (resolve) => {
+    if (state === 'ready' || state === 'disabled') resolve(state === 'ready');
+    else waiters.push(resolve);
+  },
+  core: () => host,
+  timedRegistry: true,
+});
 
 export default api;
 export const {
