@@ -36,19 +36,6 @@ pub fn version() -> String {
     crate::VERSION.to_owned()
 }
 
-/// Returns `input` unchanged (after a round trip through UTF-8 on both sides of the boundary).
-#[wasm_bindgen]
-pub fn echo(input: &str) -> String {
-    crate::echo(input)
-}
-
-/// Length in bytes of the UTF-8 encoding of `input`, as seen by Rust.
-#[wasm_bindgen(js_name = utf8Len)]
-pub fn utf8_len(input: &str) -> u32 {
-    // Strings crossing the boundary are far below 4 GiB (wasm32 memory); saturate anyway.
-    u32::try_from(crate::utf8_len(input)).unwrap_or(u32::MAX)
-}
-
 /// A JS value as JSON (`undefined` / `null` are `Value::Null`).
 fn from_js(v: JsValue) -> Result<Value, JsError> {
     if v.is_undefined() || v.is_null() {

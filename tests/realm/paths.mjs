@@ -33,3 +33,25 @@ export const SAMPLES = [
   'x'.repeat(10_000),
   '埋点🚀'.repeat(5_000),
 ];
+
+const ROUND_TRIP_CONFIG = {
+  writeKey: 'k',
+  endpoint: 'https://collector.example/v1/batch',
+  consentRequired: true,
+};
+const roundTripCores = new WeakMap();
+
+/**
+ * `s` through a loaded glue module's real bindings and back: `Maidian#sharePath` returns its
+ * path unchanged while consent is pending, so the string crosses the glue's UTF-8 encoder on the
+ * way in and its decoder on the way out (lone surrogates come back as U+FFFD, as with
+ * `TextEncoder`). The shipped builds have no smoke-test exports for this.
+ */
+export function roundTrip(sdk, s) {
+  let core = roundTripCores.get(sdk);
+  if (!core) {
+    core = new sdk.Maidian(ROUND_TRIP_CONFIG, Date.now(), new Uint8Array(32).fill(1), {});
+    roundTripCores.set(sdk, core);
+  }
+  return core.sharePath(s, undefined);
+}

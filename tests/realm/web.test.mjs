@@ -4,17 +4,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { packageJson, requireBuilt, SAMPLES, webDist } from './paths.mjs';
+import { packageJson, requireBuilt, roundTrip, SAMPLES, webDist } from './paths.mjs';
 
 const glueUrl = pathToFileURL(requireBuilt(path.join(webDist, 'maidian_sdk.js'))).href;
 const wasmBytes = fs.readFileSync(path.join(webDist, 'maidian_sdk_bg.wasm'));
 
 function check(sdk) {
   assert.equal(sdk.version(), packageJson.version);
-  assert.equal(sdk.echo('埋点 🚀'), '埋点 🚀');
-  assert.equal(sdk.utf8Len('埋点 🚀'), 11);
+  assert.equal(roundTrip(sdk, '埋点 🚀'), '埋点 🚀');
   for (const s of SAMPLES) {
-    assert.ok(sdk.echo(s) === s, `echo of ${s.length} chars`);
+    assert.ok(roundTrip(sdk, s) === s, `round trip of ${s.length} chars`);
   }
 }
 
