@@ -58,6 +58,14 @@ fn props_from_js(v: JsValue) -> Result<Map<String, Value>, JsError> {
     }
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// `Reflect.set` without js-sys's `catch` wrapper (a JS `try` and an `arguments` copy per
+    /// call in the glue): setting a property on a plain object created here cannot throw.
+    #[wasm_bindgen(js_namespace = Reflect, js_name = set)]
+    fn set_property(target: &js_sys::Object, key: &JsValue, value: &JsValue) -> bool;
+}
+
 /// A JSON object as a JS object (through the host's `JSON.parse`).
 fn object_to_js(m: &Map<String, Value>) -> JsValue {
     let mut text = String::new();
@@ -132,7 +140,7 @@ impl Maidian {
         for e in self.core.poll_effects() {
             let o = js_sys::Object::new();
             let set = |k: &JsValue, v: &JsValue| {
-                let _ = js_sys::Reflect::set(&o, k, v);
+                set_property(&o, k, v);
             };
             match e {
                 Effect::Persist { key, value } => {
@@ -442,7 +450,7 @@ impl Maidian {
             ("pendingLen", self.core.pending_len() as u64),
         ] {
             // Counters stay far below 2^53: exact as JS numbers.
-            let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), &JsValue::from(v as f64));
+            set_property(&o, &JsValue::from_str(k), &JsValue::from(v as f64));
         }
         o.into()
     }
