@@ -1,6 +1,7 @@
 /**
- * The platform-independent half of the wrapper: the public API object, the queue of calls made
- * before the core is ready, and the executor of the core's effects.
+ * The platform-independent half of the wrapper: the queue of calls made before the core is
+ * ready and the executor of the core's effects, under the public API object of
+ * ./public-api.mjs (argument checks and guards, shared with the browser entry).
  *
  * The core (Rust, sans-IO) makes every decision; this file only moves data: each API call or
  * hook becomes one core input `(core, now) => core.x(now, ...)`, stamped with the host time at
@@ -22,14 +23,12 @@
  * The host object (`host`) is the platform adapter: see ./miniprogram/host.mjs for the fields.
  */
 
-import { createPublicApi, snapshot, TAG } from './public-api.mjs';
+import { createPublicApi, TAG } from './public-api.mjs';
 
 /** Calls kept while the core loads; beyond this the oldest are dropped (and counted). */
 export const MAX_CALLS_BEFORE_READY = 1000;
 /** The longest delay setTimeout accepts. */
 const MAX_TIMER_MS = 2147483647;
-
-export { snapshot };
 
 /**
  * The request body as a Uint8Array. The bindings are meant to hand one over; serde-wasm-bindgen's

@@ -17,7 +17,7 @@
  * report the rest explicitly.
  */
 
-import { snapshot } from '../client.mjs';
+import { snapshot } from '../public-api.mjs';
 
 /* global App, Page, Component, getCurrentPages */
 
