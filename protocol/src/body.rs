@@ -225,22 +225,11 @@ fn split_scanned<'a>(
         s.i += 1;
     } else {
         loop {
-            if s.peek() != b'"' {
+            let k = s.member_key()?;
+            if k.escaped {
                 return None;
             }
-            let key_start = s.i;
-            let (_, escaped) = s.string()?;
-            if escaped {
-                return None;
-            }
-            let key = &text[key_start + 1..s.i - 1];
-            s.ws();
-            if s.peek() != b':' {
-                return None;
-            }
-            s.i += 1;
-            s.ws();
-            match key {
+            match k.unescaped(text) {
                 "batch" if batch.is_none() => match s.peek() {
                     b'[' => {
                         s.i += 1;

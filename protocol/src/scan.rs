@@ -56,6 +56,27 @@ pub(crate) struct Scanned<'a> {
     pub shape: Option<(usize, Reason)>,
 }
 
+/// An object member's key as [`Scanner::member_key`] read it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Key {
+    /// Index of the opening `"`.
+    pub start: usize,
+    /// Index just past the closing `"`.
+    pub end: usize,
+    /// Decoded length in bytes.
+    pub len: usize,
+    /// Whether the key has escapes (then its text is not its value).
+    pub escaped: bool,
+}
+
+impl Key {
+    /// The key's text between its quotes: its value when it has no escapes.
+    #[inline(always)]
+    pub fn unescaped<'a>(&self, text: &'a str) -> &'a str {
+        &text[self.start + 1..self.end - 1]
+    }
+}
+
 /// The outcome of a scan.
 #[derive(Debug)]
 pub(crate) enum Scan<'a> {
@@ -324,20 +345,34 @@ impl Scanner<'_> {
         }
     }
 
-    /// A key, its colon and the whitespace up to the value.
+    /// An object member's key, its colon and the whitespace up to the value (`self.i` at the
+    /// key's `"`). Every object walk reads its keys through this.
     #[inline(always)]
-    fn skip_key(&mut self) -> Option<()> {
+    pub(crate) fn member_key(&mut self) -> Option<Key> {
         if self.peek() != b'"' {
             return None;
         }
-        self.string()?;
+        let start = self.i;
+        let (len, escaped) = self.string()?;
+        let end = self.i;
         self.ws();
         if self.peek() != b':' {
             return None;
         }
         self.i += 1;
         self.ws();
-        Some(())
+        Some(Key {
+            start,
+            end,
+            len,
+            escaped,
+        })
+    }
+
+    /// A key, its colon and the whitespace up to the value.
+    #[inline(always)]
+    fn skip_key(&mut self) -> Option<()> {
+        self.member_key().map(drop)
     }
 
     /// Scans one top-level field's value (`self.i` at its first byte) and returns the first
@@ -433,11 +468,8 @@ impl Scanner<'_> {
         own_keys: &mut usize,
         first: &mut Option<Reason>,
     ) -> Option<()> {
-        if self.peek() != b'"' {
-            return None;
-        }
-        let (len, _) = self.string()?;
-        if len == 0 || len > l.max_key_bytes {
+        let key = self.member_key()?;
+        if key.len == 0 || key.len > l.max_key_bytes {
             flag(first, Reason::InvalidKey);
         }
         if depth == 2 {
@@ -446,12 +478,6 @@ impl Scanner<'_> {
                 flag(first, Reason::TooManyProperties);
             }
         }
-        self.ws();
-        if self.peek() != b':' {
-            return None;
-        }
-        self.i += 1;
-        self.ws();
         Some(())
     }
 }
@@ -551,25 +577,15 @@ pub(crate) fn object<'a>(s: &mut Scanner<'a>, json: &'a str, l: &ScanLimits) -> 
         s.i += 1;
     } else {
         loop {
-            if s.peek() != b'"' {
-                return None;
-            }
-            let key_start = s.i;
-            let (_, escaped) = s.string()?;
-            let key = if escaped {
+            let k = s.member_key()?;
+            let key = if k.escaped {
                 // Rare: let serde decode it, so refusals (lone surrogates) match exactly.
-                serde_json::from_str::<Str<'a>>(&json[key_start..s.i])
+                serde_json::from_str::<Str<'a>>(&json[k.start..k.end])
                     .ok()?
                     .0
             } else {
-                Cow::Borrowed(&json[key_start + 1..s.i - 1])
+                Cow::Borrowed(k.unescaped(json))
             };
-            s.ws();
-            if s.peek() != b':' {
-                return None;
-            }
-            s.i += 1;
-            s.ws();
             let value_start = s.i;
             let object_field = matches!(key.as_ref(), "properties" | "traits" | "context");
             let own = if object_field { l.max_keys } else { usize::MAX };
