@@ -177,17 +177,17 @@ impl Server {
 
     /// Sends SIGTERM without waiting.
     pub fn sigterm(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
+        self.signal("-TERM");
     }
 
     /// Sends SIGHUP (reload the configuration).
     pub fn sighup(&self) {
+        self.signal("-HUP");
+    }
+
+    fn signal(&self, flag: &str) {
         let status = Command::new("kill")
-            .args(["-HUP", &self.child.id().to_string()])
+            .args([flag, &self.child.id().to_string()])
             .status()
             .expect("kill");
         assert!(status.success());
@@ -207,21 +207,9 @@ impl Server {
     }
 
     /// SIGTERM, then waits for a clean exit.
-    pub fn stop(mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(s) = self.child.try_wait().expect("wait") {
-                assert!(s.success(), "collector exited with {s}");
-                return;
-            }
-            assert!(Instant::now() < deadline, "collector did not stop");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+    pub fn stop(self) {
+        self.sigterm();
+        self.wait_exit();
     }
 
     /// SIGKILL (a crash), and reaps the process.
