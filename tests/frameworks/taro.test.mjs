@@ -22,12 +22,12 @@ import { collectorUnavailable, startCollector } from '../realm/support/collector
 import {
   buildVendor,
   bundledWrapperFiles,
-  configModule,
   frameworksDir,
   installedVersion,
   prepareRealm,
   prerequisitesMissing,
   removeTempDirs,
+  sdkConfigModule,
 } from './support/build.mjs';
 import { assertLaunch, assertShareAndLeave, storedExactly } from './support/stored.mjs';
 
@@ -82,13 +82,7 @@ describe(`Taro ${skip ? '' : installedVersion('@tarojs/runtime')} (React) in the
   });
 
   it('records launch, page view, exposure, click, share and hide; Taro still works', async () => {
-    const config = configModule({
-      serverUrl: collector.url,
-      writeKey: 'demo-key',
-      consent: 'granted',
-      batch: { size: 100, intervalMs: 60000 },
-      exposure: { dwellMs: 50 },
-    });
+    const config = sdkConfigModule(collector.url);
     const host = createAppHost({
       mounts: {
         'app.js': path.join(dist, 'app.js'),

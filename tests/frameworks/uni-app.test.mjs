@@ -26,12 +26,12 @@ import { createAppHost, waitFor } from '../realm/support/app-host.mjs';
 import { collectorUnavailable, startCollector } from '../realm/support/collector.mjs';
 import {
   buildVendor,
-  configModule,
   frameworksDir,
   installedVersion,
   prepareRealm,
   prerequisitesMissing,
   removeTempDirs,
+  sdkConfigModule,
 } from './support/build.mjs';
 import { assertLaunch, assertShareAndLeave, storedExactly } from './support/stored.mjs';
 
@@ -111,13 +111,7 @@ describe(`uni-app ${skip ? '' : installedVersion('@dcloudio/uni-mp-weixin')} (Vu
   });
 
   it('records launch, page view, exposure, click, share and hide; uni still works', async () => {
-    const config = configModule({
-      serverUrl: collector.url,
-      writeKey: 'demo-key',
-      consent: 'granted',
-      batch: { size: 100, intervalMs: 60000 },
-      exposure: { dwellMs: 50 },
-    });
+    const config = sdkConfigModule(collector.url);
     const host = createAppHost({
       mounts: {
         'app.js': path.join(dist, 'app.js'),

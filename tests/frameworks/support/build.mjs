@@ -139,6 +139,20 @@ export function configModule(values) {
 }
 
 /**
+ * The `config.js` both framework apps pass to `md.init`: the test collector, consent granted,
+ * one batch per session (sent on hide), a short exposure dwell.
+ */
+export function sdkConfigModule(serverUrl) {
+  return configModule({
+    serverUrl,
+    writeKey: 'demo-key',
+    consent: 'granted',
+    batch: { size: 100, intervalMs: 60000 },
+    exposure: { dwellMs: 50 },
+  });
+}
+
+/**
  * What a framework app needs of the realm beyond tests/realm's host: WeChat's app service has a
  * `global` object (both runtimes use it), and `hostLog`, where the test apps record what their
  * own lifecycle code saw. Returns a reader of that log (plain JSON, outside the realm).
