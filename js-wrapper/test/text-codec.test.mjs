@@ -6,22 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { mulberry32 as rng } from '../../tests/realm/support/prng.mjs';
 import { TextDecoder as Utf8Decoder, TextEncoder as Utf8Encoder } from '../src/text-codec.mjs';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x6d616964);
 const ITER = Number(process.env.FUZZ_ITER ?? 3000);
-
-/** mulberry32: a small seeded PRNG. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const int = (rand, n) => Math.floor(rand() * n);
 const pick = (rand, xs) => xs[int(rand, xs.length)];

@@ -25,6 +25,7 @@ import { after, before, describe, it } from 'node:test';
 import { miniprogramDist, requireBuilt } from '../realm/paths.mjs';
 import { waitFor } from '../realm/support/app-host.mjs';
 import { collectorUnavailable, startCollector } from '../realm/support/collector.mjs';
+import { mulberry32 } from '../realm/support/prng.mjs';
 import { createDevice } from '../realm/support/shop.mjs';
 import { funnel, keyOf, perUser } from './analysis.mjs';
 
@@ -38,17 +39,6 @@ const bundle = fs.readFileSync(requireBuilt(path.join(miniprogramDist, 'index.js
 const missing = !bundle.includes('Maidian')
   ? 'the built wasm has no SDK core (sdk-wasm bindings export no `Maidian`)'
   : collectorUnavailable();
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Launch options per channel; `source` is what the files must attribute the user to. */
 const CHANNELS = {
