@@ -14,6 +14,7 @@
 //! summarised in `docs/BUILD.md`. Every check here fails the build loudly rather than shipping
 //! something a mini-program engine may reject.
 
+use crate::std_build::{Goal, Std};
 use crate::util::{self, copy, fmt_duration, fresh_dir, read, write};
 use crate::wasm;
 use anyhow::{Context, Result, bail, ensure};
@@ -93,6 +94,8 @@ struct Ctx {
     wasm_opt: PathBuf,
     esbuild: PathBuf,
     wasm_validate: Option<PathBuf>,
+    /// How every wasm build gets its std (crate::std_build).
+    std: Std,
 }
 
 /// One line of the size table.
@@ -178,6 +181,7 @@ impl Ctx {
             wasm_opt,
             esbuild,
             wasm_validate,
+            std: Std::resolve()?,
         })
     }
 
@@ -191,8 +195,11 @@ impl Ctx {
     fn cargo_build_modern(&self, target: Target) -> Result<PathBuf> {
         let mut cargo = util::cargo();
         cargo.current_dir(&self.root);
+        let std = self.std.describe();
         let target_dir = if target == Target::Node {
-            step("node: cargo build (modern wasm, opt-level 3)");
+            step(&format!(
+                "node: cargo build (modern wasm, opt-level 3, {std})"
+            ));
             let dir = self.target_dir.join("node-o3");
             cargo.env("CARGO_TARGET_DIR", &dir).env(
                 format!("CARGO_PROFILE_{}_OPT_LEVEL", PROFILE.to_uppercase()),
@@ -200,10 +207,12 @@ impl Ctx {
             );
             dir
         } else {
-            step("web: cargo build (modern wasm with the browser host)");
+            step(&format!(
+                "web: cargo build (modern wasm with the browser host, {std})"
+            ));
             self.target_dir.clone()
         };
-        util::run(cargo.args([
+        cargo.args([
             "build",
             "--package",
             SDK_PACKAGE,
@@ -213,7 +222,13 @@ impl Ctx {
             PROFILE,
             "--features",
             WEB_FEATURES,
-        ]))?;
+        ]);
+        let goal = match target {
+            Target::Node => Goal::Speed,
+            _ => Goal::Size,
+        };
+        self.std.configure(&mut cargo, "", goal);
+        util::run(&mut cargo)?;
         Ok(self.artifact(&target_dir))
     }
 
@@ -420,7 +435,10 @@ impl Ctx {
         //    target_features section (the precompiled std claims reference-types etc.) and
         //    emits non-externref glue. The debug variant has its own target dir too, so the
         //    two builds do not relink each other's artifact.
-        step(&format!("{name}: cargo build (target-cpu=mvp, stripped)"));
+        step(&format!(
+            "{name}: cargo build (target-cpu=mvp, stripped, {})",
+            self.std.describe()
+        ));
         let mvp_target_dir = self.target_dir.join(match variant {
             MpVariant::Release => "mvp",
             MpVariant::Debug => "mvp-debug",
@@ -428,8 +446,6 @@ impl Ctx {
         let mut cargo = util::cargo();
         cargo
             .current_dir(&self.root)
-            .env("RUSTFLAGS", "-C target-cpu=mvp")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
             .env("CARGO_TARGET_DIR", &mvp_target_dir)
             .env(
                 format!("CARGO_PROFILE_{}_STRIP", PROFILE.to_uppercase()),
@@ -447,6 +463,8 @@ impl Ctx {
         if variant == MpVariant::Debug {
             cargo.args(["--features", "debug-validate"]);
         }
+        self.std
+            .configure(&mut cargo, "-C target-cpu=mvp", Goal::Size);
         util::run(&mut cargo)?;
         let input = self.artifact(&mvp_target_dir);
         let module = wasm::parse(&read(&input)?)

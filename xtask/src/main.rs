@@ -9,6 +9,7 @@
 
 mod build_sdk;
 mod demo;
+mod std_build;
 mod test;
 mod util;
 mod wasm;
