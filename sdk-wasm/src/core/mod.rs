@@ -145,6 +145,8 @@ pub struct Core {
     /// Events built during the current call, persisted together as one chunk.
     group: Vec<String>,
     queue: Queue,
+    /// The request body compressor (its match tables are kept between batches).
+    deflater: deflate::Deflater,
     sched: Scheduler,
     retry_after_until: Option<i64>,
     wake: Option<i64>,
@@ -251,6 +253,7 @@ impl Core {
             context_cache: None,
             group: Vec::new(),
             queue: Queue::new(&config.storage_prefix),
+            deflater: deflate::Deflater::new(),
             sched: Scheduler::new(policy),
             retry_after_until: None,
             wake: None,
@@ -615,7 +618,11 @@ impl Core {
             return;
         };
         let body = if self.cfg.gzip {
-            gzip::gzip(taken.body.as_bytes(), self.cfg.gzip_level)
+            gzip::gzip_with(
+                &mut self.deflater,
+                taken.body.as_bytes(),
+                self.cfg.gzip_level,
+            )
         } else {
             taken.body.into_bytes()
         };
