@@ -27,6 +27,17 @@ import { createPublicApi, TAG } from './public-api.mjs';
 
 /** Calls kept while the core loads; beyond this the oldest are dropped (and counted). */
 export const MAX_CALLS_BEFORE_READY = 1000;
+/** The raw platform events the hooks report, named as the core inputs they become. */
+const HOOK_INPUTS = [
+  'appLaunch',
+  'appShow',
+  'appHide',
+  'pageShow',
+  'pageHide',
+  'tap',
+  'exposure',
+  'share',
+];
 /** The longest delay setTimeout accepts. */
 const MAX_TIMER_MS = 2147483647;
 
@@ -38,6 +49,21 @@ export function toBytes(body) {
   if (body instanceof Uint8Array) return body;
   return Uint8Array.from(body || []);
 }
+
+/** `init` options (`group.key`) copied to the core configuration key when set. */
+const OPTION_KEYS = {
+  'batch.size': 'flushAt',
+  'batch.intervalMs': 'flushIntervalMs',
+  'batch.maxEvents': 'maxBatchEvents',
+  'batch.gzip': 'gzip',
+  'batch.timeoutMs': 'requestTimeoutMs',
+  'exposure.ratio': 'exposureRatio',
+  'exposure.dwellMs': 'exposureDwellMs',
+  'exposure.frequency': 'exposureFrequency',
+  'share.augment': 'shareAugment',
+  datasetAllow: 'datasetAllow',
+  storagePrefix: 'storagePrefix',
+};
 
 /**
  * Maps the public `init` options to the core's configuration (sdk-wasm/src/core/config.rs,
@@ -55,44 +81,26 @@ export function coreConfig(options, hostContext) {
   if (o.consent !== undefined && o.consent !== 'granted' && o.consent !== 'pending') {
     return { error: "init: `consent` must be 'granted' or 'pending'" };
   }
-  const at = o.autoTrack || {};
-  const flag = (v) => v !== false;
-  // `app` switches the three app events at once; `appLaunch` / `appShow` / `appHide` override
-  // it one by one (the core applies the same rule).
-  const autotrack = { app: flag(at.app) };
-  for (const k of ['appLaunch', 'appShow', 'appHide']) {
-    if (at[k] !== undefined) autotrack[k] = flag(at[k]);
-  }
+  // The core applies the defaults (every switch on) and the `app` rule (`app` switches the
+  // three app events at once, `appLaunch` / `appShow` / `appHide` override it one by one); the
+  // wrapper only reads `false` as off and anything else as on.
+  const autotrack = {};
+  for (const k in o.autoTrack || {}) autotrack[k] = o.autoTrack[k] !== false;
   const config = {
     writeKey: o.writeKey,
     endpoint: o.serverUrl,
     consentRequired: o.consent === 'pending',
     debug: o.debug === true,
-    autotrack: {
-      ...autotrack,
-      pageView: flag(at.pageView),
-      pageLeave: flag(at.pageLeave),
-      click: flag(at.click),
-      exposure: flag(at.exposure),
-      share: flag(at.share),
-    },
+    autotrack,
     context: hostContext.context,
     timezoneOffsetMin: hostContext.timezoneOffsetMin,
     libraryName: hostContext.libraryName,
   };
-  const b = o.batch || {};
-  if (b.size !== undefined) config.flushAt = b.size;
-  if (b.intervalMs !== undefined) config.flushIntervalMs = b.intervalMs;
-  if (b.maxEvents !== undefined) config.maxBatchEvents = b.maxEvents;
-  if (b.gzip !== undefined) config.gzip = b.gzip;
-  if (b.timeoutMs !== undefined) config.requestTimeoutMs = b.timeoutMs;
-  const x = o.exposure || {};
-  if (x.ratio !== undefined) config.exposureRatio = x.ratio;
-  if (x.dwellMs !== undefined) config.exposureDwellMs = x.dwellMs;
-  if (x.frequency !== undefined) config.exposureFrequency = x.frequency;
-  if (o.datasetAllow !== undefined) config.datasetAllow = o.datasetAllow;
-  if (o.share && o.share.augment !== undefined) config.shareAugment = o.share.augment;
-  if (o.storagePrefix !== undefined) config.storagePrefix = o.storagePrefix;
+  for (const path in OPTION_KEYS) {
+    const [group, key] = path.split('.');
+    const value = key ? o[group]?.[key] : o[group];
+    if (value !== undefined) config[OPTION_KEYS[path]] = value;
+  }
   Object.assign(config, o.core);
   return { config };
 }
@@ -283,8 +291,9 @@ export function createClient(host) {
   }
 
   function start(factory, entropy, initAt) {
-    const prefix = options.core?.storagePrefix || options.storagePrefix || 'md_';
     const { config } = coreConfig(options, host.context());
+    // The core's default prefix (config.rs); the host reads only the keys under it.
+    const prefix = config.storagePrefix || 'md_';
     requestTimeoutMs = config.requestTimeoutMs || requestTimeoutMs;
     const first = queue.length > 0 ? Math.min(queue[0][1], initAt) : initAt;
     core = factory(config, { now: first, entropy, stored: host.storage.entries(prefix) });
@@ -358,14 +367,6 @@ export function createClient(host) {
 
   /** Raw platform events for the hooks; each is one core input. */
   const input = {
-    appLaunch: (opts) => submit((c, now) => c.appLaunch(now, opts)),
-    appShow: (opts) => submit((c, now) => c.appShow(now, opts)),
-    appHide: () => submit((c, now) => c.appHide(now)),
-    pageShow: (view) => submit((c, now) => c.pageShow(now, view)),
-    pageHide: () => submit((c, now) => c.pageHide(now)),
-    tap: (tap) => submit((c, now) => c.tap(now, tap)),
-    exposure: (entries) => submit((c, now) => c.exposure(now, entries)),
-    share: (share) => submit((c, now) => c.share(now, share)),
     /** The share path with the share chain when the core says so; `path` until it is ready. */
     sharePath: (path, method) => {
       if (state !== 'ready') return path;
@@ -380,6 +381,11 @@ export function createClient(host) {
     options: () => options,
     internal,
   };
+  // `input.appLaunch(opts)` -> `core.appLaunch(now, opts)`, ...; appHide / pageHide take no
+  // argument (the core ignores the `undefined`).
+  for (const name of HOOK_INPUTS) {
+    input[name] = (arg) => submit((c, now) => c[name](now, arg));
+  }
 
   return { api, input };
 }
