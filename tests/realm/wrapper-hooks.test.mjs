@@ -117,6 +117,7 @@ describe('Page hooks', () => {
       async onBuyTap(e) { await null; return 'bought:' + e.currentTarget.dataset.sku; },
       helper(x) { return x * 2; },
       onShareAppMessage() { return { title: 't', path: '/pages/detail/detail?sku=1' }; },
+      onShareTimeline() { return { title: 't', query: 'sku=2' }; },
     });`;
 
   it('page show/hide/unload, taps with dataset, helpers untouched, async handlers', async () => {
@@ -158,18 +159,21 @@ describe('Page hooks', () => {
     const page = host.open('pages/detail/detail');
     const payload = host.share(page);
     same(payload, { title: 't', path: '/pages/detail/detail?sku=1' });
+    same(host.share(page, 'onShareTimeline'), { title: 't', query: 'sku=2' });
     const plain = host.open('pages/plain/plain');
     assert.equal(plain.onShareAppMessage, undefined);
     assert.equal(plain.onShareTimeline, undefined);
     await md.ready();
-    const share = [...core().chunks.values()]
+    const shares = [...core().chunks.values()]
       .flat()
       .map((l) => JSON.parse(l))
-      .find((e) => e.event === '$share');
-    same(
-      { method: share.properties.method, from: share.properties.from, path: share.properties.path },
+      .filter((e) => e.event === '$share')
+      .map(({ properties: p }) => ({ method: p.method, from: p.from, path: p.path }));
+    // The path shared: the payload's `path` (message), the page route plus `query` (timeline).
+    same(shares, [
       { method: 'message', from: 'menu', path: '/pages/detail/detail?sku=1' },
-    );
+      { method: 'timeline', from: 'menu', path: '/pages/detail/detail?sku=2' },
+    ]);
   });
 
   it('share with augment: async results and the `promise` field get the share chain', async () => {

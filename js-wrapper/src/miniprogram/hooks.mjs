@@ -15,6 +15,9 @@
  * Read-only lifecycle objects (a frozen `App()` options object) cannot be wrapped; then
  * `wx.onAppShow` / `wx.onAppHide` report the app events, and `md.lifecycle.*` lets a framework
  * report the rest explicitly.
+ *
+ * The event semantics (which switches are on, exposure ratio/dwell/frequency, share chain) are
+ * the core's; this file only reads the options it needs to decide what to observe.
  */
 
 import { snapshot } from '../public-api.mjs';
@@ -23,26 +26,16 @@ import { snapshot } from '../public-api.mjs';
 
 const TAP_TYPES = ['tap', 'longpress', 'longtap'];
 /** Page lifecycle and framework callbacks: never treated as tap handlers. */
-const PAGE_CALLBACKS = [
-  'onLoad',
-  'onShow',
-  'onReady',
-  'onHide',
-  'onUnload',
-  'onRouteDone',
-  'onPullDownRefresh',
-  'onReachBottom',
-  'onShareAppMessage',
-  'onShareTimeline',
-  'onAddToFavorites',
-  'onPageScroll',
-  'onResize',
-  'onTabItemTap',
-  'onSaveExitState',
-];
+const PAGE_CALLBACKS = (
+  'onLoad onShow onReady onHide onUnload onRouteDone onPullDownRefresh onReachBottom ' +
+  'onShareAppMessage onShareTimeline onAddToFavorites onPageScroll onResize onTabItemTap ' +
+  'onSaveExitState'
+).split(' ');
+/** Share handlers and the `method` the core gets for each. */
+const SHARE_HANDLERS = { onShareAppMessage: 'message', onShareTimeline: 'timeline' };
+/** `App()` lifecycles and the core input each one reports (after it ran). */
+const APP_LIFECYCLES = { onLaunch: 'appLaunch', onShow: 'appShow', onHide: 'appHide' };
 const MARK = '__maidian';
-export const DEFAULT_EXPOSURE_CLASS = 'md-expose';
-export const DEFAULT_MAX_EXPOSURE_NODES = 200;
 
 function isObject(x) {
   return x !== null && typeof x === 'object';
@@ -50,11 +43,6 @@ function isObject(x) {
 
 function isThenable(x) {
   return isObject(x) && typeof x.then === 'function';
-}
-
-/** A tap-like event object: `{type: 'tap'|'longpress'|'longtap', currentTarget: {...}}`. */
-export function isTapEvent(e) {
-  return isObject(e) && TAP_TYPES.indexOf(e.type) >= 0 && isObject(e.currentTarget);
 }
 
 /** Sets `obj[name]`, reporting whether it took (frozen or accessor-only objects refuse). */
@@ -67,13 +55,21 @@ function replace(obj, name, value) {
   return obj[name] === value;
 }
 
+/** `make(fn)`, marked as ours; `fn` itself when it is not a function or already ours. */
+function wrapOnce(fn, make) {
+  if (typeof fn !== 'function' || fn[MARK]) return fn;
+  const wrapped = make(fn);
+  wrapped[MARK] = true;
+  return wrapped;
+}
+
 /**
  * @param {object} deps
  * @param {object} deps.input the client's raw inputs (../client.mjs)
  * @param {object} deps.api the host API object (`wx`, `tt`, ...)
  */
 export function createHooks({ input, api }) {
-  /** Per page/component instance: `{ query, ready, observer }`. */
+  /** Per page/component instance: `{ query, ready, observer, setData }`. */
   const instances = new WeakMap();
   let appHooked = false;
   let launched = false;
@@ -97,12 +93,13 @@ export function createHooks({ input, api }) {
   function stateOf(ctx) {
     let s = instances.get(ctx);
     if (!s) {
-      s = { query: undefined, ready: false, observer: null, setData: false };
+      s = {};
       instances.set(ctx, s);
     }
     return s;
   }
 
+  /** What the hooks need from the `init` options (all on until `init` says otherwise). */
   function settings() {
     const o = input.options() || {};
     const at = o.autoTrack || {};
@@ -110,9 +107,8 @@ export function createHooks({ input, api }) {
     return {
       click: at.click !== false,
       exposure: at.exposure !== false,
-      className:
-        typeof x.className === 'string' && x.className ? x.className : DEFAULT_EXPOSURE_CLASS,
-      maxNodes: x.maxNodes > 0 ? x.maxNodes : DEFAULT_MAX_EXPOSURE_NODES,
+      className: typeof x.className === 'string' && x.className ? x.className : 'md-expose',
+      maxNodes: x.maxNodes > 0 ? x.maxNodes : 200,
       ratio: x.ratio > 0 && x.ratio <= 1 ? x.ratio : 0.5,
       components: x.components !== false,
       augment: !!o.share?.augment,
@@ -137,9 +133,14 @@ export function createHooks({ input, api }) {
     };
   }
 
+  /** Reports app event `kind` (`appLaunch` / `appShow` / `appHide`) with the host's options. */
+  function appEvent(kind, opts) {
+    if (kind === 'appHide') input.appHide();
+    else input[kind](launchOptions(opts));
+  }
+
   function currentPage() {
-    if (typeof getCurrentPages !== 'function') return undefined;
-    const pages = getCurrentPages();
+    const pages = typeof getCurrentPages === 'function' ? getCurrentPages() : undefined;
     return pages?.length ? pages[pages.length - 1] : undefined;
   }
 
@@ -156,8 +157,8 @@ export function createHooks({ input, api }) {
 
   function disconnectExposure(ctx) {
     const s = instances.get(ctx);
-    if (!s?.observer) return;
-    const live = s.observer;
+    const live = s?.observer;
+    if (!live) return;
     s.observer = null;
     live.on = false;
     try {
@@ -173,8 +174,7 @@ export function createHooks({ input, api }) {
       return;
     }
     disconnectExposure(ctx);
-    const ratio = cfg.ratio;
-    const thresholds = [0, ratio, 1].filter((t, i, a) => a.indexOf(t) === i);
+    const thresholds = [0, cfg.ratio, 1].filter((t, i, a) => a.indexOf(t) === i);
     const ob = ctx.createIntersectionObserver({ observeAll: true, thresholds });
     const live = { ob, on: true };
     stateOf(ctx).observer = live;
@@ -211,32 +211,30 @@ export function createHooks({ input, api }) {
     );
   }
 
+  /** Connects exposure if the instance is ready (its first render is done). */
+  function reconnectExposure(ctx) {
+    if (stateOf(ctx).ready) connectExposure(ctx);
+  }
+
   /** Re-observes after `setData` added nodes (lists); the core never counts an element twice. */
   function rescanExposure(ctx) {
     guard('rescanExposure', () => {
       const target = ctx || currentPage();
-      if (!target) return;
-      const s = stateOf(target);
-      if (s.ready) connectExposure(target);
+      if (target) reconnectExposure(target);
     });
+  }
+
+  function readyExposure(ctx) {
+    stateOf(ctx).ready = true;
+    connectExposure(ctx);
   }
 
   // -------------------------------------------------------------------------------- page events
 
-  function pageLoad(ctx, query) {
-    stateOf(ctx).query = snapshot(query) || {};
-  }
-
   function pageShow(ctx) {
     const s = stateOf(ctx);
-    const query = s.query || snapshot(ctx.options) || {};
-    input.pageShow({ path: routeOf(ctx), query });
-    if (s.ready) connectExposure(ctx);
-  }
-
-  function pageReady(ctx) {
-    stateOf(ctx).ready = true;
-    connectExposure(ctx);
+    input.pageShow({ path: routeOf(ctx), query: s.query || snapshot(ctx.options) || {} });
+    reconnectExposure(ctx);
   }
 
   function pageHide(ctx) {
@@ -244,195 +242,175 @@ export function createHooks({ input, api }) {
     input.pageHide();
   }
 
+  /** Page lifecycles and what each reports (after the app's function ran). */
+  const PAGE_LIFECYCLES = {
+    onLoad: (ctx, query) => {
+      stateOf(ctx).query = snapshot(query) || {};
+    },
+    onShow: pageShow,
+    onReady: readyExposure,
+    onHide: pageHide,
+    onUnload: pageHide,
+  };
+
   // -------------------------------------------------------------------------------- handlers
 
-  function tapOf(e, handler) {
-    const t = e.currentTarget;
-    return {
-      kind: e.type,
-      elementId: typeof t.id === 'string' && t.id ? t.id : undefined,
-      handler,
-      dataset: snapshot(t.dataset) || {},
-    };
-  }
-
   function wrapHandler(user, name) {
-    if (typeof user !== 'function' || user[MARK]) return user;
-    const wrapped = function (...args) {
-      const e = args[0];
-      if (isTapEvent(e) && settings().click) guard('tap', () => input.tap(tapOf(e, name)));
-      return user.apply(this, args);
-    };
-    wrapped[MARK] = true;
-    return wrapped;
-  }
-
-  function shareInput(ctx, method, opts, payload) {
-    const p = isObject(payload) ? payload : {};
-    const route = routeOf(ctx);
-    let path;
-    if (method === 'timeline') {
-      path = typeof p.query === 'string' && p.query ? `/${route}?${p.query}` : `/${route}`;
-    } else {
-      path = typeof p.path === 'string' && p.path ? p.path : `/${route}`;
-    }
-    return { method, from: isObject(opts) ? opts.from : undefined, path };
+    return wrapOnce(
+      user,
+      () =>
+        function (...args) {
+          const e = args[0];
+          const t = isObject(e) && e.currentTarget;
+          if (TAP_TYPES.indexOf(e?.type) >= 0 && isObject(t) && settings().click) {
+            guard('tap', () =>
+              input.tap({
+                kind: e.type,
+                elementId: typeof t.id === 'string' && t.id ? t.id : undefined,
+                handler: name,
+                dataset: snapshot(t.dataset) || {},
+              }),
+            );
+          }
+          return user.apply(this, args);
+        },
+    );
   }
 
   /** The payload with the share chain (only with `share.augment`); a new object. */
   function augment(ctx, method, payload) {
     if (!settings().augment || !isObject(payload)) return payload;
     const out = Object.assign({}, payload);
+    const route = `/${routeOf(ctx)}`;
     if (method === 'timeline') {
-      const route = routeOf(ctx);
-      const full = input.sharePath(`/${route}${out.query ? `?${out.query}` : ''}`, method);
+      const full = input.sharePath(out.query ? `${route}?${out.query}` : route, method);
       const q = full.indexOf('?');
       out.query = q >= 0 ? full.slice(q + 1) : '';
     } else {
-      out.path = input.sharePath(out.path || `/${routeOf(ctx)}`, method);
+      out.path = input.sharePath(out.path || route, method);
     }
     return out;
   }
 
   function wrapShare(user, method) {
-    if (typeof user !== 'function' || user[MARK]) return user;
-    const wrapped = function (...args) {
-      const opts = args[0];
-      const result = user.apply(this, args);
-      const out = guard('share', () => {
-        input.share(shareInput(this, method, opts, isThenable(result) ? undefined : result));
-        if (!settings().augment) return result;
-        if (isThenable(result)) return result.then((p) => augment(this, method, p));
-        const sync = augment(this, method, result);
-        if (isObject(sync) && isThenable(sync.promise)) {
-          sync.promise = sync.promise.then((p) => augment(this, method, p));
-        }
-        return sync;
-      });
-      return out === undefined ? result : out;
-    };
-    wrapped[MARK] = true;
-    return wrapped;
+    return wrapOnce(
+      user,
+      () =>
+        function (...args) {
+          const opts = args[0];
+          const result = user.apply(this, args);
+          const out = guard('share', () => {
+            // The path shared, as the host will open it (the page's own when the payload has none).
+            const p = isObject(result) && !isThenable(result) ? result : {};
+            const route = `/${routeOf(this)}`;
+            const given = method === 'timeline' ? p.query : p.path;
+            let path = route;
+            if (typeof given === 'string' && given) {
+              path = method === 'timeline' ? `${route}?${given}` : given;
+            }
+            input.share({ method, from: isObject(opts) ? opts.from : undefined, path });
+            if (!settings().augment) return result;
+            const aug = (payload) => augment(this, method, payload);
+            if (isThenable(result)) return result.then(aug);
+            const sync = aug(result);
+            if (isObject(sync) && isThenable(sync.promise)) sync.promise = sync.promise.then(aug);
+            return sync;
+          });
+          return out === undefined ? result : out;
+        },
+    );
   }
 
   // -------------------------------------------------------------------------------- App
 
   function hookApp(options) {
     if (!isObject(options)) return;
-    const onLaunch = options.onLaunch;
-    const onShow = options.onShow;
-    const onHide = options.onHide;
-    const ok =
-      replace(options, 'onLaunch', function (...args) {
-        const opts = args[0];
-        return thenReport(onLaunch, this, args, 'App.onLaunch', () => {
-          launched = true;
-          input.appLaunch(launchOptions(opts));
+    const originals = {};
+    let ok = true;
+    for (const name in APP_LIFECYCLES) {
+      const user = options[name];
+      originals[name] = user;
+      ok =
+        ok &&
+        replace(options, name, function (...args) {
+          return thenReport(user, this, args, `App.${name}`, () => {
+            if (name === 'onLaunch') launched = true;
+            appEvent(APP_LIFECYCLES[name], args[0]);
+          });
         });
-      }) &&
-      replace(options, 'onShow', function (...args) {
-        return thenReport(onShow, this, args, 'App.onShow', () =>
-          input.appShow(launchOptions(args[0])),
-        );
-      }) &&
-      replace(options, 'onHide', function (...args) {
-        return thenReport(onHide, this, args, 'App.onHide', () => input.appHide());
-      });
+    }
     if (ok) {
       appHooked = true;
     } else {
       // Put back whatever we managed to change; the onAppShow/onAppHide fallback reports them.
-      replace(options, 'onLaunch', onLaunch);
-      replace(options, 'onShow', onShow);
-      replace(options, 'onHide', onHide);
+      for (const name in originals) replace(options, name, originals[name]);
     }
   }
 
   /** `wx.onAppShow` / `wx.onAppHide`: used only when `App()` could not be hooked. */
   function listenAppEvents() {
-    if (!api) return;
-    const launchSync = () =>
-      typeof api.getLaunchOptionsSync === 'function' ? api.getLaunchOptionsSync() : {};
-    if (typeof api.onAppShow === 'function') {
-      api.onAppShow((opts) =>
-        guard('onAppShow', () => {
-          if (appHooked) return;
-          if (!launched) {
-            launched = true;
-            input.appLaunch(launchOptions(launchSync()));
-          }
-          input.appShow(launchOptions(opts));
-        }),
-      );
-    }
-    if (typeof api.onAppHide === 'function') {
-      api.onAppHide(() =>
-        guard('onAppHide', () => {
-          if (!appHooked) input.appHide();
-        }),
-      );
-    }
+    const listen = (name, report) => {
+      if (typeof api?.[name] === 'function') api[name]((opts) => guard(name, () => report(opts)));
+    };
+    listen('onAppShow', (opts) => {
+      if (appHooked) return;
+      if (!launched) {
+        launched = true;
+        const sync = api.getLaunchOptionsSync;
+        appEvent('appLaunch', typeof sync === 'function' ? api.getLaunchOptionsSync() : {});
+      }
+      appEvent('appShow', opts);
+    });
+    listen('onAppHide', () => {
+      if (!appHooked) input.appHide();
+    });
   }
 
   // -------------------------------------------------------------------------------- Page
 
   function hookPageOptions(options, methods) {
     // `methods` is where handlers live: the options object itself for Page(), `methods` for a
-    // Component() used as a page.
-    const onLoad = methods.onLoad;
-    const onShow = methods.onShow;
-    const onReady = methods.onReady;
-    const onHide = methods.onHide;
-    const onUnload = methods.onUnload;
+    // Component() used as a page (there the lifecycles act only when `this` is a page).
     const forPage = methods === options;
-    const when = (ctx, fn) => () => {
-      if (forPage || isPage(ctx)) fn();
-    };
-    const lifecycleHook = (user, where, report) =>
-      function (...args) {
-        return thenReport(
-          user,
-          this,
-          args,
-          where,
-          when(this, () => report(this, args[0])),
-        );
-      };
-    replace(methods, 'onLoad', lifecycleHook(onLoad, 'onLoad', pageLoad));
-    replace(methods, 'onShow', lifecycleHook(onShow, 'onShow', pageShow));
-    replace(methods, 'onReady', lifecycleHook(onReady, 'onReady', pageReady));
-    replace(methods, 'onHide', lifecycleHook(onHide, 'onHide', pageHide));
-    replace(methods, 'onUnload', lifecycleHook(onUnload, 'onUnload', pageHide));
-    if (typeof methods.onShareAppMessage === 'function') {
-      replace(methods, 'onShareAppMessage', wrapShare(methods.onShareAppMessage, 'message'));
+    for (const name in PAGE_LIFECYCLES) {
+      const user = methods[name];
+      replace(methods, name, function (...args) {
+        return thenReport(user, this, args, name, () => {
+          if (forPage || isPage(this)) PAGE_LIFECYCLES[name](this, args[0]);
+        });
+      });
     }
-    if (typeof methods.onShareTimeline === 'function') {
-      replace(methods, 'onShareTimeline', wrapShare(methods.onShareTimeline, 'timeline'));
+    for (const name in SHARE_HANDLERS) {
+      const user = methods[name];
+      if (typeof user === 'function') replace(methods, name, wrapShare(user, SHARE_HANDLERS[name]));
     }
   }
 
   /**
-   * uni-app (Vue 3) puts a template's event handlers on the component INSTANCE while Vue renders
-   * (`this.e0 = invoker`), not in `methods`, and re-renders patch `invoker.value` in place. Such
-   * invokers (a function carrying its handler in `.value`) are wrapped after each render; the
-   * wrapper forwards `.value` so the framework's patches still reach the original. Nothing else
-   * on the instance is touched.
+   * Wraps the handlers of `obj` (all functions but the page callbacks). `invokers`: only
+   * uni-app (Vue 3) event invokers, which it puts on the component INSTANCE while Vue renders
+   * (`this.e0 = invoker`, a function carrying its handler in `.value`) and whose `.value`
+   * re-renders patch in place; the wrapper forwards `.value` so those patches still reach the
+   * original. Nothing else on the instance is touched.
    */
-  function wrapInvokers(ctx) {
-    for (const name of Object.keys(ctx)) {
+  function wrapHandlers(obj, invokers) {
+    for (const name of Object.keys(obj)) {
       if (PAGE_CALLBACKS.indexOf(name) >= 0) continue;
-      const d = Object.getOwnPropertyDescriptor(ctx, name);
-      const fn = d?.value;
-      if (typeof fn !== 'function' || fn[MARK] || typeof fn.value !== 'function') continue;
+      const fn = invokers ? Object.getOwnPropertyDescriptor(obj, name)?.value : obj[name];
+      if (typeof fn !== 'function' || fn[MARK] || (invokers && typeof fn.value !== 'function')) {
+        continue;
+      }
       const wrapped = wrapHandler(fn, name);
-      Object.defineProperty(wrapped, 'value', {
-        get: () => fn.value,
-        set: (v) => {
-          fn.value = v;
-        },
-        configurable: true,
-      });
-      replace(ctx, name, wrapped);
+      if (invokers) {
+        Object.defineProperty(wrapped, 'value', {
+          get: () => fn.value,
+          set: (v) => {
+            fn.value = v;
+          },
+          configurable: true,
+        });
+      }
+      replace(obj, name, wrapped);
     }
   }
 
@@ -443,7 +421,7 @@ export function createHooks({ input, api }) {
    */
   function watchInvokers(ctx) {
     if (!settings().click || !isObject(ctx)) return;
-    wrapInvokers(ctx);
+    wrapHandlers(ctx, true);
     const s = stateOf(ctx);
     const setData = ctx.setData;
     if (s.setData || typeof setData !== 'function' || !isObject(ctx.$vm)) return;
@@ -451,17 +429,9 @@ export function createHooks({ input, api }) {
       try {
         return setData.apply(this, args);
       } finally {
-        guard('setData', () => wrapInvokers(ctx));
+        guard('setData', () => wrapHandlers(ctx, true));
       }
     });
-  }
-
-  function wrapHandlers(obj) {
-    for (const name of Object.keys(obj)) {
-      if (PAGE_CALLBACKS.indexOf(name) >= 0) continue;
-      const fn = obj[name];
-      if (typeof fn === 'function' && !fn[MARK]) replace(obj, name, wrapHandler(fn, name));
-    }
   }
 
   function hookPage(options) {
@@ -472,6 +442,12 @@ export function createHooks({ input, api }) {
 
   // -------------------------------------------------------------------------------- Component
 
+  /** Ensures `options[name]` is an object (false when it cannot be added). */
+  function hasObject(options, name) {
+    return isObject(options[name]) || replace(options, name, {});
+  }
+
+  /** Wraps lifetime `name` of `holder` (or the legacy top-level `fallback`) to `report(this)`. */
   function hookLifetime(holder, name, fallback, report) {
     const user = holder[name] || fallback;
     replace(holder, name, function (...args) {
@@ -480,54 +456,35 @@ export function createHooks({ input, api }) {
   }
 
   function hookComponent(options) {
-    if (!isObject(options)) return;
-    if (!isObject(options.methods)) {
-      if (!replace(options, 'methods', {})) return;
-    }
+    if (!isObject(options) || !hasObject(options, 'methods')) return;
     const methods = options.methods;
     hookPageOptions(options, methods);
     wrapHandlers(methods);
-    if (isObject(options.lifetimes) || replace(options, 'lifetimes', {})) {
-      hookLifetime(options.lifetimes, 'attached', options.attached, watchInvokers);
-    }
+    if (!hasObject(options, 'lifetimes')) return;
+    const { lifetimes } = options;
+    hookLifetime(lifetimes, 'attached', options.attached, watchInvokers);
     // Exposure inside the component's own tree (a page's observer cannot see into it).
-    if (!settings().components) return;
-    if (!isObject(options.lifetimes) && !replace(options, 'lifetimes', {})) return;
-    if (!isObject(options.pageLifetimes) && !replace(options, 'pageLifetimes', {})) return;
+    if (!settings().components || !hasObject(options, 'pageLifetimes')) return;
     const notPage = (fn) => (ctx) => {
       if (!isPage(ctx)) fn(ctx);
     };
-    hookLifetime(
-      options.lifetimes,
-      'ready',
-      options.ready,
-      notPage((ctx) => {
-        stateOf(ctx).ready = true;
-        connectExposure(ctx);
-      }),
-    );
-    hookLifetime(options.lifetimes, 'detached', options.detached, notPage(disconnectExposure));
-    hookLifetime(
-      options.pageLifetimes,
-      'show',
-      undefined,
-      notPage((ctx) => {
-        if (stateOf(ctx).ready) connectExposure(ctx);
-      }),
-    );
+    hookLifetime(lifetimes, 'ready', options.ready, notPage(readyExposure));
+    hookLifetime(lifetimes, 'detached', options.detached, notPage(disconnectExposure));
+    hookLifetime(options.pageLifetimes, 'show', undefined, notPage(reconnectExposure));
     hookLifetime(options.pageLifetimes, 'hide', undefined, notPage(disconnectExposure));
   }
 
   // -------------------------------------------------------------------------------- install
 
   function wrapConstructor(original, hook, name) {
-    if (typeof original !== 'function' || original[MARK]) return original;
-    const wrapped = function (...args) {
-      guard(name, () => hook(args[0]));
-      return original.apply(this, args);
-    };
-    wrapped[MARK] = true;
-    return wrapped;
+    return wrapOnce(
+      original,
+      () =>
+        function (...args) {
+          guard(name, () => hook(args[0]));
+          return original.apply(this, args);
+        },
+    );
   }
 
   /** Replaces the global constructors (once per realm, even if the package is loaded twice). */
@@ -543,30 +500,21 @@ export function createHooks({ input, api }) {
   }
 
   /** Explicit reporting, for frameworks whose lifecycle objects cannot be wrapped. */
+  const explicit = (fn) => (arg) => guard('lifecycle', () => fn(arg));
   const lifecycle = {
-    appLaunch: (opts) => guard('lifecycle', () => input.appLaunch(launchOptions(opts))),
-    appShow: (opts) => guard('lifecycle', () => input.appShow(launchOptions(opts))),
-    appHide: () => guard('lifecycle', () => input.appHide()),
-    pageShow: (page) =>
-      guard('lifecycle', () => {
-        const ctx = page || currentPage();
-        if (!ctx) return;
-        const s = stateOf(ctx);
-        if (!s.query) s.query = snapshot(ctx.options) || {};
-        s.ready = true;
-        pageShow(ctx);
-      }),
-    pageHide: (page) => guard('lifecycle', () => pageHide(page || currentPage())),
+    appLaunch: explicit((opts) => appEvent('appLaunch', opts)),
+    appShow: explicit((opts) => appEvent('appShow', opts)),
+    appHide: explicit(() => input.appHide()),
+    pageShow: explicit((page) => {
+      const ctx = page || currentPage();
+      if (!ctx) return;
+      const s = stateOf(ctx);
+      if (!s.query) s.query = snapshot(ctx.options) || {};
+      s.ready = true;
+      pageShow(ctx);
+    }),
+    pageHide: explicit((page) => pageHide(page || currentPage())),
   };
 
-  return {
-    install,
-    rescanExposure,
-    lifecycle,
-    hookApp,
-    hookPage,
-    hookComponent,
-    wrapHandler,
-    wrapShare,
-  };
+  return { install, rescanExposure, lifecycle };
 }
