@@ -150,6 +150,25 @@ describe('end to end: shipped mini-program package -> real collector', {
     assert.equal(launch1.context.campaign.source, 'qr');
     assert.equal(launch1.context.miniProgram.platform, 'wechat');
     assert.equal(launch1.context.library.name, 'maidian-miniprogram');
+    // The host context the wrapper collects from the wx info APIs of support/app-host.mjs.
+    const { app, device, os, screen, locale, miniProgram } = launch1.context;
+    assert.deepEqual(
+      { app, device, os, screen, locale, miniProgram },
+      {
+        app: { id: 'wx0123456789abcdef', env: 'develop' },
+        device: { brand: 'devtools', model: 'iPhone 15' },
+        os: { name: 'iOS', version: '17.4.1' },
+        screen: { width: 390, height: 844, density: 3 },
+        locale: 'zh_CN',
+        miniProgram: {
+          platform: 'wechat',
+          scene: 1047,
+          baseLibraryVersion: '3.6.4',
+          hostVersion: '8.0.50',
+          launchPath: 'pages/home/home',
+        },
+      },
+    );
     assert.equal(
       by('$app_show')[0].properties.app_build,
       'e2e',

@@ -20,34 +20,25 @@
 
 /** The detected host: `{ name, api, engine }` (engine: the path-only wasm engine, if any). */
 export function detectPlatform() {
-  if (typeof qq === 'object' && qq) {
-    const engine =
-      typeof QQWebAssembly !== 'undefined'
-        ? QQWebAssembly
-        : typeof WXWebAssembly !== 'undefined'
-          ? WXWebAssembly
-          : undefined;
-    return { name: 'qq', api: qq, engine };
-  }
-  if (typeof tt === 'object' && tt) {
-    return {
-      name: 'bytedance',
-      api: tt,
-      engine: typeof TTWebAssembly !== 'undefined' ? TTWebAssembly : undefined,
-    };
-  }
-  if (typeof swan === 'object' && swan) return { name: 'baidu', api: swan, engine: undefined };
-  if (typeof my === 'object' && my && typeof wx === 'undefined') {
-    return { name: 'alipay', api: my, engine: undefined };
-  }
-  if (typeof wx === 'object' && wx) {
-    return {
-      name: 'wechat',
-      api: wx,
-      engine: typeof WXWebAssembly !== 'undefined' ? WXWebAssembly : undefined,
-    };
-  }
-  return { name: 'unknown', api: undefined, engine: undefined };
+  const wxEngine = typeof WXWebAssembly !== 'undefined' ? WXWebAssembly : undefined;
+  // [name, API object (falsy when absent), engine], in detection order.
+  const hosts = [
+    [
+      'qq',
+      typeof qq === 'object' && qq,
+      typeof QQWebAssembly !== 'undefined' ? QQWebAssembly : wxEngine,
+    ],
+    [
+      'bytedance',
+      typeof tt === 'object' && tt,
+      typeof TTWebAssembly !== 'undefined' ? TTWebAssembly : undefined,
+    ],
+    ['baidu', typeof swan === 'object' && swan],
+    ['alipay', typeof my === 'object' && typeof wx === 'undefined' && my],
+    ['wechat', typeof wx === 'object' && wx, wxEngine],
+  ];
+  for (const [name, api, engine] of hosts) if (api) return { name, api, engine };
+  return { name: 'unknown' };
 }
 
 /** `Retry-After` in seconds from a response header object (any case; seconds or HTTP date). */
@@ -78,54 +69,53 @@ function call(api, name, arg) {
   }
 }
 
-function osOf(system, platform) {
-  // `system` is "iOS 17.4.1" / "Android 14"; `platform` is ios / android / devtools / windows / mac.
-  const m = typeof system === 'string' ? /^(\S+)\s*(.*)$/.exec(system.trim()) : null;
-  if (m) return { name: m[1], version: m[2] || undefined };
-  return typeof platform === 'string' && platform ? { name: platform } : undefined;
-}
-
 /**
  * The static context the core puts on every event (protocol `Context`, camelCase).
  * Only what the host reports; nothing is invented.
  */
 export function collectContext(platform) {
-  const api = platform.api;
-  const device = call(api, 'getDeviceInfo') || {};
-  const win = call(api, 'getWindowInfo') || {};
-  const base = call(api, 'getAppBaseInfo') || {};
-  const legacy =
-    device.model === undefined && win.screenWidth === undefined
-      ? call(api, 'getSystemInfoSync') || {}
-      : {};
-  const pick = (k) => device[k] ?? win[k] ?? base[k] ?? legacy[k];
-  const account = call(api, 'getAccountInfoSync');
-  const mp = account?.miniProgram || {};
+  const get = (name) => call(platform.api, name) || {};
+  const device = get('getDeviceInfo');
+  const win = get('getWindowInfo');
+  const sources = [get('getAppBaseInfo'), win, device];
+  if (device.model === undefined && win.screenWidth === undefined) {
+    sources.unshift(get('getSystemInfoSync'));
+  }
+  // One view of the fields; where several sources have one, the later source above wins.
+  const info = {};
+  for (const src of sources) {
+    for (const k in src) if (src[k] != null) info[k] = src[k];
+  }
+  const mp = get('getAccountInfoSync').miniProgram || {};
+  // Fields left `undefined` are absent for the core (inputs cross as JSON).
   const context = {
     miniProgram: {
       platform: platform.name,
-      baseLibraryVersion: pick('SDKVersion'),
-      hostVersion: pick('version'),
+      baseLibraryVersion: info.SDKVersion,
+      hostVersion: info.version,
     },
   };
   if (mp.appId || mp.version || mp.envVersion) {
-    context.app = { id: mp.appId || undefined, version: mp.version || undefined };
-    if (mp.envVersion) context.app.env = mp.envVersion;
+    context.app = {
+      id: mp.appId || undefined,
+      version: mp.version || undefined,
+      env: mp.envVersion || undefined,
+    };
   }
-  const brand = pick('brand');
-  const model = pick('model');
-  if (brand || model) context.device = { brand, model };
-  const os = osOf(pick('system'), pick('platform'));
-  if (os) context.os = os;
-  const width = pick('screenWidth');
-  const height = pick('screenHeight');
+  if (info.brand || info.model) context.device = { brand: info.brand, model: info.model };
+  // `system` is "iOS 17.4.1" / "Android 14"; `platform` is ios / android / devtools / windows / mac.
+  const m = typeof info.system === 'string' && /^(\S+)\s*(.*)$/.exec(info.system.trim());
+  if (m) context.os = { name: m[1], version: m[2] || undefined };
+  else if (typeof info.platform === 'string' && info.platform) context.os = { name: info.platform };
+  const { screenWidth: width, screenHeight: height, pixelRatio: density } = info;
   if (typeof width === 'number' && typeof height === 'number') {
-    context.screen = { width: Math.round(width), height: Math.round(height) };
-    const density = pick('pixelRatio');
-    if (typeof density === 'number') context.screen.density = density;
+    context.screen = {
+      width: Math.round(width),
+      height: Math.round(height),
+      density: typeof density === 'number' ? density : undefined,
+    };
   }
-  const language = pick('language');
-  if (typeof language === 'string' && language) context.locale = language;
+  if (typeof info.language === 'string' && info.language) context.locale = info.language;
   const offset = -new Date().getTimezoneOffset();
   context.timezone = String(offset);
   return { context, timezoneOffsetMin: offset, libraryName: 'maidian-miniprogram' };
@@ -213,11 +203,9 @@ export function createMiniProgramHost(platform, loadCore, console_ = console) {
       });
     },
     watchNetwork(report) {
-      if (!api) return;
-      call(api, 'getNetworkType', {
-        success: (res) => res?.networkType && report(res.networkType),
-      });
-      call(api, 'onNetworkStatusChange', (res) => res?.networkType && report(res.networkType));
+      const onType = (res) => res?.networkType && report(res.networkType);
+      call(api, 'getNetworkType', { success: onType });
+      call(api, 'onNetworkStatusChange', onType);
     },
   };
 }
