@@ -75,7 +75,7 @@ describe('the loader contract', () => {
   it('fails clearly on a host without a wasm engine', async () => {
     const realm = createMiniProgramRealm({ mounts, engine: 'NoSuchWebAssembly' });
     const sdk = realm.require('maidian').wasm;
-    await assert.rejects(sdk.init(), /neither WXWebAssembly nor TTWebAssembly/);
+    await assert.rejects(sdk.init(), /no path-only wasm engine on this host \(unknown\)/);
   });
 
   it('the fake engine accepts only package paths, never bytes', async () => {

@@ -21,6 +21,7 @@
 /** The detected host: `{ name, api, engine }` (engine: the path-only wasm engine, if any). */
 export function detectPlatform() {
   const wxEngine = typeof WXWebAssembly !== 'undefined' ? WXWebAssembly : undefined;
+  const ttEngine = typeof TTWebAssembly !== 'undefined' ? TTWebAssembly : undefined;
   // [name, API object (falsy when absent), engine], in detection order.
   const hosts = [
     [
@@ -28,17 +29,14 @@ export function detectPlatform() {
       typeof qq === 'object' && qq,
       typeof QQWebAssembly !== 'undefined' ? QQWebAssembly : wxEngine,
     ],
-    [
-      'bytedance',
-      typeof tt === 'object' && tt,
-      typeof TTWebAssembly !== 'undefined' ? TTWebAssembly : undefined,
-    ],
+    ['bytedance', typeof tt === 'object' && tt, ttEngine],
     ['baidu', typeof swan === 'object' && swan],
     ['alipay', typeof my === 'object' && typeof wx === 'undefined' && my],
     ['wechat', typeof wx === 'object' && wx, wxEngine],
   ];
   for (const [name, api, engine] of hosts) if (api) return { name, api, engine };
-  return { name: 'unknown' };
+  // No known API object (a bare realm): whichever engine there is still loads the wasm.
+  return { name: 'unknown', engine: wxEngine || ttEngine };
 }
 
 /** `Retry-After` in seconds from a response header object (any case; seconds or HTTP date). */

@@ -10,18 +10,9 @@ import { createMiniProgramSdk } from './sdk.mjs';
 /** The default path without its leading `/`, tried when the default fails (device-dependent). */
 const RELATIVE_WASM_PATH = wasm.DEFAULT_WASM_PATH.replace(/^\/+/, '');
 
-function loadCore(options, platform) {
-  const engine = options.engine || platform.engine;
-  if (!engine) {
-    return Promise.reject(
-      new Error(
-        `no path-only wasm engine on this host (${platform.name}): WeChat needs base ` +
-          'library >= 2.14.0 (WXWebAssembly with .wasm.br), ByteDance >= 2.92.0 (TTWebAssembly); ' +
-          'pass `engine` if your host has another one',
-      ),
-    );
-  }
-  const load = (wasmPath) => wasm.init({ wasmPath, engine });
+/** The wasm through the host's engine (the default path, then the same without `/`) -> core. */
+function loadCore(options) {
+  const load = (wasmPath) => wasm.init({ wasmPath, engine: options.engine });
   const first = load(options.wasmPath || wasm.DEFAULT_WASM_PATH);
   const loaded = options.wasmPath ? first : first.catch(() => load(RELATIVE_WASM_PATH));
   return loaded.then(() => coreFactory(wasm));

@@ -8,6 +8,7 @@
  *
  * This file is copied next to the generated glue before bundling; `./maidian_sdk.js` is that glue.
  */
+import { detectPlatform } from './host.mjs';
 import { __wbg_finalize_init, __wbg_get_imports } from './maidian_sdk.js';
 
 export * from './maidian_sdk.js';
@@ -21,29 +22,32 @@ export const DEFAULT_WASM_PATH = '/miniprogram_npm/maidian/maidian_sdk_bg.wasm.b
 
 let ready;
 
-function detectEngine() {
-  if (typeof WXWebAssembly !== 'undefined') return WXWebAssembly;
-  if (typeof TTWebAssembly !== 'undefined') return TTWebAssembly;
-  throw new Error('maidian: this host has neither WXWebAssembly nor TTWebAssembly');
-}
-
 /**
  * Loads the wasm once; later calls return the same promise (a failed load may be retried).
  * @param {{wasmPath?: string, engine?: {instantiate: Function}}} [options]
  *   `wasmPath`: package path of the `.wasm.br` (default {@link DEFAULT_WASM_PATH});
- *   `engine`: the `XXWebAssembly` object to use (default: detected).
+ *   `engine`: the `XXWebAssembly` object to use (default: the detected host's, ./host.mjs).
  * @returns {Promise<void>}
  */
 export function init(options) {
   if (!ready) {
     const opts = options || {};
-    const path = opts.wasmPath || DEFAULT_WASM_PATH;
     ready = Promise.resolve()
-      .then(() => (opts.engine || detectEngine()).instantiate(path, __wbg_get_imports()))
+      .then(() => {
+        const platform = detectPlatform();
+        const engine = opts.engine || platform.engine;
+        if (!engine) {
+          throw new Error(
+            `no path-only wasm engine on this host (${platform.name}): WeChat needs base library ` +
+              '>= 2.14.0 (WXWebAssembly, .wasm.br), ByteDance >= 2.92.0 (TTWebAssembly); pass ' +
+              '`engine` if your host has another one',
+          );
+        }
+        return engine.instantiate(opts.wasmPath || DEFAULT_WASM_PATH, __wbg_get_imports());
+      })
       .then((result) => {
         // WebAssembly.instantiate-style result ({instance, module}) or a bare instance.
-        const instance = result?.instance ? result.instance : result;
-        __wbg_finalize_init(instance, result?.module);
+        __wbg_finalize_init(result?.instance || result, result?.module);
       });
     ready.catch(() => {
       ready = undefined;

@@ -9,13 +9,13 @@ import { createMiniProgramHost, detectPlatform } from './host.mjs';
 
 /**
  * Creates the SDK and installs the `App`/`Page`/`Component` hooks.
- * @param {(options: object, platform: object) => Promise<Function>} loadCore resolves the core
+ * @param {(options: object) => Promise<Function>} loadCore resolves the core
  *   factory `(config, init) => core`
  * @returns the public `md` object
  */
 export function createMiniProgramSdk(loadCore) {
   const platform = detectPlatform();
-  const host = createMiniProgramHost(platform, (options) => loadCore(options, platform));
+  const host = createMiniProgramHost(platform, loadCore);
   const { api, input } = createClient(host);
   const hooks = createHooks({ input, api: platform.api });
   try {
