@@ -139,7 +139,7 @@ export function createClient(host) {
     if (timer !== null) host.clearTimeout(timer);
     timer = null;
     console_.error(
-      `${TAG} ${reason} — maidian is disabled for this run (no-op mode: every call is ` +
+      `${TAG} ${reason}; maidian is disabled for this run (no-op mode: every call is ` +
         'ignored; the app keeps working).',
       err === undefined ? '' : err,
     );

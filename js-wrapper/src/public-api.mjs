@@ -57,6 +57,9 @@ export function createPublicApi(entry) {
       }
     };
 
+  /** A method whose only argument to the core is the time: `core[input](now)`. */
+  const timeOnly = (where, input) => guarded(where, () => submit((c, now) => c[input](now)));
+
   function props(name, value) {
     const p = snapshot(value);
     if (p === undefined) {
@@ -91,12 +94,9 @@ export function createPublicApi(entry) {
       if (typeof key !== 'string') return;
       submit(timed ? (c, now) => c.unregister(now, key) : (c) => c.unregister(key));
     }),
-    consent: {
-      grant: guarded('consent.grant', () => submit((c, now) => c.grant(now))),
-      deny: guarded('consent.deny', () => submit((c, now) => c.deny(now))),
-    },
-    flush: guarded('flush', () => submit((c, now) => c.flush(now))),
-    reset: guarded('reset', () => submit((c, now) => c.reset(now))),
+    consent: { grant: timeOnly('consent.grant', 'grant'), deny: timeOnly('consent.deny', 'deny') },
+    flush: timeOnly('flush', 'flush'),
+    reset: timeOnly('reset', 'reset'),
     /**
      * Resolves `true` once the core runs, `false` if the SDK is (or becomes) disabled. Never
      * rejects. For tests and for apps that want to know; nothing needs to wait for it.
@@ -108,13 +108,9 @@ export function createPublicApi(entry) {
     inspect: guarded('inspect', () => {
       if (status() !== 'ready') return null;
       const c = entry.core();
-      return {
-        consent: c.consent(),
-        anonymousId: c.anonymousId(),
-        userId: c.userId(),
-        sessionId: c.sessionId(),
-        stats: c.stats(),
-      };
+      const view = {};
+      for (const k of ['consent', 'anonymousId', 'userId', 'sessionId', 'stats']) view[k] = c[k]();
+      return view;
     }),
   };
 }

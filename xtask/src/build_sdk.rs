@@ -361,6 +361,9 @@ impl Ctx {
                     "--minify",
                     "--legal-comments=none",
                     "--log-level=warning",
+                    // The entry sets `module.exports = md` itself (no ESM exports, so no
+                    // CommonJS-interop helpers in the bundle); that is intended.
+                    "--log-override:commonjs-variable-in-esm=silent",
                 ])
                 .arg(format!("--outfile={}", bundle.display())),
         )?;

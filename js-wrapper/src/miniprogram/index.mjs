@@ -19,23 +19,10 @@ function loadCore(options) {
 }
 
 const md = createMiniProgramSdk(loadCore);
-
-export default md;
-export const {
-  init,
-  track,
-  identify,
-  register,
-  unregister,
-  consent,
-  flush,
-  reset,
-  ready,
-  status,
-  inspect,
-  rescanExposure,
-  lifecycle,
-  platform,
-} = md;
 /** The raw wasm module (loader `init`, `DEFAULT_WASM_PATH`, the bindings); for diagnostics. */
-export { wasm };
+md.wasm = wasm;
+// `require('maidian')` is `md` itself, and `import md from 'maidian'` works whether or not the
+// app's transpiler adds CommonJS interop (`md.default`). No ESM exports: esbuild's
+// CommonJS-interop helpers and export getters would cost ~0.9 KB of the shipped bundle.
+md.default = md;
+module.exports = md;
