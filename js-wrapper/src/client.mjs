@@ -41,15 +41,6 @@ const HOOK_INPUTS = [
 /** The longest delay setTimeout accepts. */
 const MAX_TIMER_MS = 2147483647;
 
-/**
- * The request body as a Uint8Array. The bindings are meant to hand one over; serde-wasm-bindgen's
- * `json_compatible()` serializer currently turns bytes into a plain Array of numbers instead.
- */
-export function toBytes(body) {
-  if (body instanceof Uint8Array) return body;
-  return Uint8Array.from(body || []);
-}
-
 /** `init` options (`group.key`) copied to the core configuration key when set. */
 const OPTION_KEYS = {
   'batch.size': 'flushAt',
@@ -260,7 +251,7 @@ export function createClient(host) {
       host.request(
         {
           url: effect.url,
-          body: toBytes(effect.body),
+          body: effect.body,
           headers: effect.headers,
           timeoutMs: requestTimeoutMs,
         },

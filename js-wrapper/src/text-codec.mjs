@@ -78,13 +78,14 @@ export class TextDecoder {
       : new Uint8Array(input);
     let result = '';
     let units = [];
+    const flush = () => {
+      result += String.fromCharCode.apply(null, units);
+      units = [];
+    };
     const emit = (cp) => {
       if (cp > 0xffff) units.push(0xd7c0 + (cp >> 10), 0xdc00 | (cp & 0x3ff));
       else units.push(cp);
-      if (units.length >= CHUNK) {
-        result += String.fromCharCode.apply(null, units);
-        units = [];
-      }
+      if (units.length >= CHUNK) flush();
     };
     const invalid = () => {
       if (this.fatal) throw new TypeError('TextDecoder: the data is not valid UTF-8');
@@ -129,6 +130,7 @@ export class TextDecoder {
       }
     }
     if (needed) invalid();
-    return result + String.fromCharCode.apply(null, units);
+    flush();
+    return result;
   }
 }

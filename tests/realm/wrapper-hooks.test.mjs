@@ -108,6 +108,42 @@ describe('App hooks', () => {
   });
 });
 
+describe('explicit lifecycle reporting (md.lifecycle)', () => {
+  it('reports app and page events with normalised options, and never throws', async () => {
+    // No App()/Page() at all: only what the framework reports explicitly reaches the core (a
+    // throw from any of these calls would fail `start`, which runs this code as app.js).
+    const { md, core } = await start({
+      appCode: `md.lifecycle.appLaunch({ path: 'pages/a/a', query: { from: 'qr' }, scene: '1047' });
+        md.lifecycle.appShow({ scene: 1001 });
+        md.lifecycle.pageShow({ route: 'pages/a/a', options: { id: '7' } });
+        md.lifecycle.pageHide({ route: 'pages/a/a' });
+        md.lifecycle.appHide();
+        md.lifecycle.appLaunch(null);
+        md.lifecycle.pageHide();`,
+    });
+    await md.ready();
+    const c = core();
+    same(names(c), [
+      'appLaunch',
+      'appShow',
+      'pageShow',
+      'pageHide',
+      'appHide',
+      'appLaunch',
+      'pageHide',
+    ]);
+    // The last launch had no options object: an empty, well-formed one reached the core.
+    same(c.launch, { query: {} });
+    const events = [...c.chunks.values()].flat().map((l) => JSON.parse(l));
+    same(
+      events.filter((e) => e.event === '$app_launch').map((e) => e.properties),
+      [{ path: 'pages/a/a', scene: 1047 }, {}],
+    );
+    const view = events.find((e) => e.type === 'page');
+    same([view.name, view.properties.query], ['pages/a/a', { id: '7' }]);
+  });
+});
+
 describe('Page hooks', () => {
   const PAGE = `
     Page({

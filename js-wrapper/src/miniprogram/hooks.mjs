@@ -115,13 +115,19 @@ export function createHooks({ input, api }) {
     };
   }
 
-  /** Runs the app's function, then `after` (guarded), returning what the app's returned. */
-  function thenReport(user, self, args, where, after) {
-    try {
-      return typeof user === 'function' ? user.apply(self, args) : undefined;
-    } finally {
-      guard(where, after);
-    }
+  /**
+   * A lifecycle in place of `user` (which may be absent): runs it with the same `this` and
+   * arguments and returns what it returned (or throws what it threw), then reports
+   * `report(this, firstArgument)`, guarded.
+   */
+  function thenReport(user, where, report) {
+    return function (...args) {
+      try {
+        return typeof user === 'function' ? user.apply(this, args) : undefined;
+      } finally {
+        guard(where, () => report(this, args[0]));
+      }
+    };
   }
 
   function launchOptions(opts) {
@@ -332,12 +338,14 @@ export function createHooks({ input, api }) {
       originals[name] = user;
       ok =
         ok &&
-        replace(options, name, function (...args) {
-          return thenReport(user, this, args, `App.${name}`, () => {
+        replace(
+          options,
+          name,
+          thenReport(user, `App.${name}`, (_, opts) => {
             if (name === 'onLaunch') launched = true;
-            appEvent(APP_LIFECYCLES[name], args[0]);
-          });
-        });
+            appEvent(APP_LIFECYCLES[name], opts);
+          }),
+        );
     }
     if (ok) {
       appHooked = true;
@@ -374,11 +382,13 @@ export function createHooks({ input, api }) {
     const forPage = methods === options;
     for (const name in PAGE_LIFECYCLES) {
       const user = methods[name];
-      replace(methods, name, function (...args) {
-        return thenReport(user, this, args, name, () => {
-          if (forPage || isPage(this)) PAGE_LIFECYCLES[name](this, args[0]);
-        });
-      });
+      replace(
+        methods,
+        name,
+        thenReport(user, name, (ctx, arg) => {
+          if (forPage || isPage(ctx)) PAGE_LIFECYCLES[name](ctx, arg);
+        }),
+      );
     }
     for (const name in SHARE_HANDLERS) {
       const user = methods[name];
@@ -449,10 +459,7 @@ export function createHooks({ input, api }) {
 
   /** Wraps lifetime `name` of `holder` (or the legacy top-level `fallback`) to `report(this)`. */
   function hookLifetime(holder, name, fallback, report) {
-    const user = holder[name] || fallback;
-    replace(holder, name, function (...args) {
-      return thenReport(user, this, args, `Component.${name}`, () => report(this));
-    });
+    replace(holder, name, thenReport(holder[name] || fallback, `Component.${name}`, report));
   }
 
   function hookComponent(options) {
@@ -502,9 +509,6 @@ export function createHooks({ input, api }) {
   /** Explicit reporting, for frameworks whose lifecycle objects cannot be wrapped. */
   const explicit = (fn) => (arg) => guard('lifecycle', () => fn(arg));
   const lifecycle = {
-    appLaunch: explicit((opts) => appEvent('appLaunch', opts)),
-    appShow: explicit((opts) => appEvent('appShow', opts)),
-    appHide: explicit(() => input.appHide()),
     pageShow: explicit((page) => {
       const ctx = page || currentPage();
       if (!ctx) return;
@@ -515,6 +519,10 @@ export function createHooks({ input, api }) {
     }),
     pageHide: explicit((page) => pageHide(page || currentPage())),
   };
+  for (const name in APP_LIFECYCLES) {
+    const kind = APP_LIFECYCLES[name];
+    lifecycle[kind] = explicit((opts) => appEvent(kind, opts));
+  }
 
   return { install, rescanExposure, lifecycle };
 }
