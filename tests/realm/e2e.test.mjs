@@ -198,3 +198,29 @@ describe('end to end: shipped mini-program package -> real collector', {
     assert.ok(two.host.requests.some((r) => r.status === 200));
   });
 });
+
+describe('autoTrack switches with the shipped package (real core, no network)', {
+  skip: !bundle.includes('Maidian') && 'the built wasm has no SDK core',
+}, () => {
+  it('autoTrack.click false: the core records no $click for the taps the hooks report', async () => {
+    const host = createAppHost({
+      mounts: { 'miniprogram_npm/maidian': miniprogramDist },
+      request: (_opts, cb) => setTimeout(() => cb.fail({ errMsg: 'offline' }), 0),
+    });
+    host.run(`
+const md = require('maidian');
+md.init({ serverUrl: 'http://127.0.0.1:9', writeKey: 'k', consent: 'granted',
+          autoTrack: { click: false }, batch: { size: 100, intervalMs: 60000 } });
+App({});`);
+    host.run(HOME, 'pages/home/home');
+    const md = host.require('maidian');
+    host.launch();
+    const home = host.open('pages/home/home');
+    assert.equal(await md.ready(), true);
+    const queued = () => md.inspect().stats.eventsQueued;
+    const before = queued();
+    assert.equal(host.tap(home, 'onProductTap', { id: 'p1', dataset: { sku: 'TEA-1' } }), 'TEA-1');
+    md.track('after_tap');
+    assert.equal(queued(), before + 1, 'only the tracked event was queued');
+  });
+});

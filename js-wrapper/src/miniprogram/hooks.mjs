@@ -266,9 +266,10 @@ export function createHooks({ input, api }) {
       user,
       () =>
         function (...args) {
+          // Every tap goes to the core, which drops it when `autoTrack.click` is off.
           const e = args[0];
           const t = isObject(e) && e.currentTarget;
-          if (TAP_TYPES.indexOf(e?.type) >= 0 && isObject(t) && settings().click) {
+          if (TAP_TYPES.indexOf(e?.type) >= 0 && isObject(t)) {
             guard('tap', () =>
               input.tap({
                 kind: e.type,
