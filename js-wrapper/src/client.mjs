@@ -76,7 +76,7 @@ export function coreConfig(options, hostContext) {
   // three app events at once, `appLaunch` / `appShow` / `appHide` override it one by one); the
   // wrapper only reads `false` as off and anything else as on.
   const autotrack = {};
-  for (const k in o.autoTrack || {}) autotrack[k] = o.autoTrack[k] !== false;
+  for (const k of Object.keys(o.autoTrack || {})) autotrack[k] = o.autoTrack[k] !== false;
   const config = {
     writeKey: o.writeKey,
     endpoint: o.serverUrl,
@@ -87,7 +87,7 @@ export function coreConfig(options, hostContext) {
     timezoneOffsetMin: hostContext.timezoneOffsetMin,
     libraryName: hostContext.libraryName,
   };
-  for (const path in OPTION_KEYS) {
+  for (const path of Object.keys(OPTION_KEYS)) {
     const [group, key] = path.split('.');
     const value = key ? o[group]?.[key] : o[group];
     if (value !== undefined) config[OPTION_KEYS[path]] = value;

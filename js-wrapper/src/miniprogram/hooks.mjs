@@ -334,7 +334,7 @@ export function createHooks({ input, api }) {
     if (!isObject(options)) return;
     const originals = {};
     let ok = true;
-    for (const name in APP_LIFECYCLES) {
+    for (const name of Object.keys(APP_LIFECYCLES)) {
       const user = options[name];
       originals[name] = user;
       ok =
@@ -352,7 +352,7 @@ export function createHooks({ input, api }) {
       appHooked = true;
     } else {
       // Put back whatever we managed to change; the onAppShow/onAppHide fallback reports them.
-      for (const name in originals) replace(options, name, originals[name]);
+      for (const name of Object.keys(originals)) replace(options, name, originals[name]);
     }
   }
 
@@ -381,7 +381,7 @@ export function createHooks({ input, api }) {
     // `methods` is where handlers live: the options object itself for Page(), `methods` for a
     // Component() used as a page (there the lifecycles act only when `this` is a page).
     const forPage = methods === options;
-    for (const name in PAGE_LIFECYCLES) {
+    for (const name of Object.keys(PAGE_LIFECYCLES)) {
       const user = methods[name];
       replace(
         methods,
@@ -391,7 +391,7 @@ export function createHooks({ input, api }) {
         }),
       );
     }
-    for (const name in SHARE_HANDLERS) {
+    for (const name of Object.keys(SHARE_HANDLERS)) {
       const user = methods[name];
       if (typeof user === 'function') replace(methods, name, wrapShare(user, SHARE_HANDLERS[name]));
     }
@@ -520,7 +520,7 @@ export function createHooks({ input, api }) {
     }),
     pageHide: explicit((page) => pageHide(page || currentPage())),
   };
-  for (const name in APP_LIFECYCLES) {
+  for (const name of Object.keys(APP_LIFECYCLES)) {
     const kind = APP_LIFECYCLES[name];
     lifecycle[kind] = explicit((opts) => appEvent(kind, opts));
   }

@@ -67,6 +67,12 @@ function call(api, name, arg) {
   }
 }
 
+/** The host info fields the context is built from. */
+const CONTEXT_FIELDS =
+  'SDKVersion version brand model system platform screenWidth screenHeight pixelRatio language'.split(
+    ' ',
+  );
+
 /**
  * The static context the core puts on every event (protocol `Context`, camelCase).
  * Only what the host reports; nothing is invented.
@@ -75,14 +81,14 @@ export function collectContext(platform) {
   const get = (name) => call(platform.api, name) || {};
   const device = get('getDeviceInfo');
   const win = get('getWindowInfo');
-  const sources = [get('getAppBaseInfo'), win, device];
+  const sources = [device, win, get('getAppBaseInfo')];
   if (device.model === undefined && win.screenWidth === undefined) {
-    sources.unshift(get('getSystemInfoSync'));
+    sources.push(get('getSystemInfoSync'));
   }
-  // One view of the fields; where several sources have one, the later source above wins.
+  // Each field from the first source above that has it (not null / undefined).
   const info = {};
-  for (const src of sources) {
-    for (const k in src) if (src[k] != null) info[k] = src[k];
+  for (const k of CONTEXT_FIELDS) {
+    info[k] = sources.map((src) => src[k]).find((v) => v != null);
   }
   const mp = get('getAccountInfoSync').miniProgram || {};
   // Fields left `undefined` are absent for the core (inputs cross as JSON).
