@@ -187,6 +187,23 @@ describe('Page hooks', () => {
     same(view.properties.query, { sku: '1' });
   });
 
+  it('an enumerable Object.prototype property (old polyfills) is not hooked as a lifecycle', async () => {
+    const { host, md, core } = await start({ appCode: 'App({});' });
+    host.run(
+      `Object.defineProperty(Object.prototype, 'onPolluted', { value: 1, enumerable: true, writable: true, configurable: true });
+      const opts = { onShow() {} };
+      Page(opts);
+      globalThis.own = Object.keys(opts);
+      delete Object.prototype.onPolluted;`,
+      'pages/p/p',
+    );
+    same(host.realm.run('own').sort(), ['onHide', 'onLoad', 'onReady', 'onShow', 'onUnload']);
+    host.launch();
+    host.open('pages/p/p');
+    await md.ready();
+    same(names(core()), ['appLaunch', 'appShow', 'pageShow']);
+  });
+
   it('share: reported, payload untouched by default, no handler added where there was none', async () => {
     const { host, md, core } = await start({ appCode: 'App({});' });
     host.run(PAGE, 'pages/detail/detail');
