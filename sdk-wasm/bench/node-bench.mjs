@@ -1,23 +1,37 @@
-// Benchmark of the shipped wasm core under Node (the wasm-bindgen `nodejs` build).
+// Benchmark of the shipped wasm core under Node (the wasm-bindgen `nodejs` build), driven through
+// the wrapper's own boundary: js-wrapper/src/core-adapter.mjs over the glue, as the client
+// calls it (`core.track(...)`, then `core.pollEffects()`).
 // Prints track() µs per call through the JS boundary, ms to encode a 100-event batch, and
 // the shipped size of the mini-program build.
 // Run: cargo xtask build-sdk && node sdk-wasm/bench/node-bench.mjs
 // MAIDIAN_BENCH_NODE_DIST=<dir> benchmarks another `dist/node` build (e.g. a copy of the one
-// before a change, to compare both in the same session on this noisy machine).
+// before a change, to compare both in the same session on this noisy machine). If <dir> holds a
+// `core-adapter.mjs`, that adapter is used (the one matching that build's bindings, e.g.
+// `git show <rev>:js-wrapper/src/core-adapter.mjs > <dir>/core-adapter.mjs`), so both builds are
+// measured through the same typed interface.
 // MAIDIAN_BENCH_TRACKS=<n> runs only the track() part, n calls after 2000 warm-up calls. Times
 // on this shared machine vary 2x between runs; instruction counts do not: run it under
 // callgrind with two n and divide the difference (docs/SDK.md, "Commands"):
 //   valgrind --tool=callgrind --callgrind-out-file=/dev/null node sdk-wasm/bench/node-bench.mjs
 
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(import.meta.url);
-const nodeDist = process.env.MAIDIAN_BENCH_NODE_DIST || path.join(root, 'js-wrapper/dist/node');
-const { Maidian } = require(path.resolve(nodeDist, 'maidian_sdk.js'));
+const nodeDist = path.resolve(
+  process.env.MAIDIAN_BENCH_NODE_DIST || path.join(root, 'js-wrapper/dist/node'),
+);
+const ownAdapter = path.join(nodeDist, 'core-adapter.mjs');
+const { coreFactory } = await import(
+  pathToFileURL(
+    existsSync(ownAdapter) ? ownAdapter : path.join(root, 'js-wrapper/src/core-adapter.mjs'),
+  ).href
+);
+const createCore = coreFactory(require(path.join(nodeDist, 'maidian_sdk.js')));
+const start = (cfg, now) => createCore(cfg, { now, entropy, stored: [] });
 
 const config = {
   writeKey: 'wk_live_0123456789',
@@ -37,22 +51,36 @@ const config = {
 const entropy = new Uint8Array(32).map((_, i) => (i * 37 + 11) & 255);
 const props = (i) => ({ item_id: `sku-${i}`, price: 19.9, category: 'shoes' });
 
-function run(m, effects, now) {
-  for (const e of effects) if (e.type === 'send') run(m, m.sent(now, e.batchId, 200), now);
+/** Takes the effects, as the client does after each input, answering every send with 200. */
+function run(core, now) {
+  for (const e of core.pollEffects()) {
+    if (e.type === 'send') {
+      core.sent(now, e.batchId, 200);
+      run(core, now);
+    }
+  }
 }
 
 // track(): default batching, every send answered 200 at once.
 {
-  const m = new Maidian(config, 1.8e12, entropy, {});
-  m.takeEffects();
-  m.pageShow(1.8e12, { path: 'pages/detail/detail' });
+  const core = start(config, 1.8e12);
+  core.pollEffects();
+  core.pageShow(1.8e12, { path: 'pages/detail/detail' });
   let now = 1.8e12;
-  for (let i = 0; i < 2000; i++) run(m, m.track(++now, 'view_item', props(i)), now); // warm-up
+  for (let i = 0; i < 2000; i++) {
+    core.track(++now, 'view_item', props(i)); // warm-up
+    run(core, now);
+  }
   const n = Number(process.env.MAIDIAN_BENCH_TRACKS || 20000);
   const t = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) run(m, m.track(++now, 'view_item', props(i)), now);
+  for (let i = 0; i < n; i++) {
+    core.track(++now, 'view_item', props(i));
+    run(core, now);
+  }
   const us = Number(process.hrtime.bigint() - t) / 1e3 / n;
-  console.log(`track(): ${us.toFixed(2)} µs per call (Node ${process.version}, wasm, incl. batching + gzip)`);
+  console.log(
+    `track(): ${us.toFixed(2)} µs per call (Node ${process.version}, wasm, incl. batching + gzip)`,
+  );
 }
 
 if (process.env.MAIDIAN_BENCH_TRACKS) process.exit(0);
@@ -63,11 +91,12 @@ if (process.env.MAIDIAN_BENCH_TRACKS) process.exit(0);
   let bytes = 0;
   const rounds = 50;
   for (let r = 0; r < rounds; r++) {
-    const m = new Maidian({ ...config, flushAt: 1000, flushIntervalMs: 3600000 }, 1.8e12, entropy, {});
-    m.takeEffects();
-    for (let i = 0; i < 100; i++) m.track(1.8e12 + i, 'view_item', props(i));
+    const core = start({ ...config, flushAt: 1000, flushIntervalMs: 3600000 }, 1.8e12);
+    for (let i = 0; i < 100; i++) core.track(1.8e12 + i, 'view_item', props(i));
+    core.pollEffects();
     const t = process.hrtime.bigint();
-    const effects = m.flush(1.8e12 + 200);
+    core.flush(1.8e12 + 200);
+    const effects = core.pollEffects();
     total += Number(process.hrtime.bigint() - t) / 1e6;
     for (const e of effects) if (e.type === 'send') bytes = e.body.length;
   }

@@ -1,27 +1,33 @@
 //! The JS boundary of `src/bindings.rs` under Node, with `wasm-bindgen-test`.
 //!
-//! The core's logic is tested natively (`src/core/tests.rs`); this suite checks what only the
-//! real boundary shows: inputs given as JS values (objects, `undefined`, wrong types), effects
-//! returned as plain JS objects with JS types (numbers, never `BigInt`; the body a
-//! `Uint8Array`; `wakeAt {at: null}` as a real `null`), and the round trips through the input
-//! methods (send outcome feedback, consent).
+//! The core's logic and the bindings' pure parts (argument and reply texts, the operation
+//! table) are tested natively (`src/core/tests.rs`, `src/bindings/*.rs`); this suite checks
+//! what only the real boundary shows. Every call goes through the wasm-bindgen glue, as the
+//! wrapper's: the instance is handed to JS and its methods are called with `Reflect` (the
+//! constructor reached as `instance.constructor`). Arguments are JSON text made by JS's
+//! `JSON.stringify` from JS values; the reply is decoded as js-wrapper/src/core-adapter.mjs does:
+//! `JSON.parse` of the head, `persist` values sliced from the tail by UTF-16 lengths with JS's
+//! own `String#slice` (non-ASCII and astral text included), bodies as `Uint8Array` from
+//! `body()`, errors as JS `Error`s. No `BigInt` anywhere, `wakeAt {at: null}` a real `null`,
+//! and the round trips through the operations (send outcome feedback, consent).
 //!
 //! Run: `cargo test -p maidian-sdk --target wasm32-unknown-unknown --test boundary` (the runner
 //! `wasm-bindgen-test-runner` from wasm-bindgen-cli is set in `.cargo/config.toml`; `cargo xtask
 //! test` runs it). Natively this file compiles to nothing.
 #![cfg(target_arch = "wasm32")]
 
-use js_sys::{Array, Object, Reflect, Uint8Array};
-use maidian_sdk::bindings::Maidian;
+use js_sys::{Array, Function, JSON, JsString, Object, Reflect, Uint8Array};
+use maidian_sdk::bindings::{Maidian, Op};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 
 const NOW: f64 = 1_700_000_000_000.0;
 const ENTROPY: [u8; 32] = [7; 32];
+const CONFIG: &str = r#"{"writeKey":"wk","endpoint":"https://t.example.com/v1/batch"}"#;
 
 /// A JS value from JSON text (objects built by the JS engine, as a host would pass them).
 fn js(json: &str) -> JsValue {
-    js_sys::JSON::parse(json).unwrap_or_else(|_| panic!("not JSON: {json}"))
+    JSON::parse(json).unwrap_or_else(|_| panic!("not JSON: {json}"))
 }
 
 fn get(v: &JsValue, key: &str) -> JsValue {
@@ -40,35 +46,104 @@ fn number(v: &JsValue, key: &str) -> f64 {
         .unwrap_or_else(|| panic!("`{key}` is not a number in {v:?}"))
 }
 
-fn start(config: &str) -> Maidian {
-    Maidian::new(js(config), NOW, &ENTROPY, JsValue::UNDEFINED)
-        .map_err(JsValue::from)
-        .expect("Maidian::new")
+/// `JSON.stringify` of a JS array of `args`.
+fn stringify(args: &[JsValue]) -> JsValue {
+    let a: Array = args.iter().collect();
+    JSON::stringify(&a).expect("JSON.stringify").into()
 }
 
-fn granted() -> Maidian {
-    start(r#"{"writeKey":"wk","endpoint":"https://t.example.com/v1/batch"}"#)
-}
+/// A `Maidian` held by JS, called through the glue.
+struct Sdk(JsValue);
 
-/// The effects array as a Vec, after checking every effect is a plain object with a `type`
-/// and that no value anywhere in it is a `BigInt`.
-fn effects(v: JsValue) -> Vec<JsValue> {
-    assert!(Array::is_array(&v), "effects are an array: {v:?}");
-    let list: Vec<JsValue> = Array::from(&v).iter().collect();
-    for e in &list {
-        assert!(
-            e.is_object() && !Array::is_array(e),
-            "effect is an object: {e:?}"
-        );
-        let proto = Object::get_prototype_of(e);
-        assert!(
-            proto == Object::get_prototype_of(&Object::new()),
-            "effect is a plain object: {e:?}"
-        );
-        string(e, "type");
-        assert_no_bigint(e);
+impl Sdk {
+    /// `new Maidian(JSON.stringify([config, now, stored]), entropy)` from JS.
+    fn start(config: &str, stored: JsValue) -> Result<Sdk, JsValue> {
+        // The class, reached from an instance (JS code has it as the glue's export).
+        let probe: JsValue = Maidian::new(&format!("[{CONFIG},0,null]"), &ENTROPY)
+            .map_err(JsValue::from)?
+            .into();
+        let class: Function = get(&probe, "constructor").unchecked_into();
+        let args: Array = [
+            stringify(&[js(config), NOW.into(), stored]),
+            Uint8Array::from(&ENTROPY[..]).into(),
+        ]
+        .into_iter()
+        .collect();
+        Reflect::construct(&class, &args).map(Sdk)
     }
-    list
+
+    fn granted() -> Sdk {
+        Sdk::start(CONFIG, JsValue::UNDEFINED).expect("start")
+    }
+
+    fn method(&self, name: &str) -> Function {
+        get(&self.0, name).unchecked_into()
+    }
+
+    /// `m.call(op, JSON.stringify(args))`, decoded: `(result, effects)`.
+    fn call(&self, op: Op, args: &[JsValue]) -> Result<(JsValue, Vec<JsValue>), JsValue> {
+        let n = Op::ALL.iter().position(|&o| o == op).expect("op") as u32;
+        let text = self
+            .method("call")
+            .call2(&self.0, &n.into(), &stringify(args))?;
+        Ok(self.decode(text.unchecked_into()))
+    }
+
+    fn input(&self, op: Op, args: &[JsValue]) -> Vec<JsValue> {
+        self.call(op, args)
+            .unwrap_or_else(|e| panic!("{op:?}: {e:?}"))
+            .1
+    }
+
+    fn query(&self, op: Op, args: &[JsValue]) -> JsValue {
+        self.call(op, args)
+            .unwrap_or_else(|e| panic!("{op:?}: {e:?}"))
+            .0
+    }
+
+    /// What core-adapter.mjs's `decode` does, with the same JS built-ins.
+    fn decode(&self, text: JsString) -> (JsValue, Vec<JsValue>) {
+        let nl = text.index_of("\n", 0);
+        assert!(nl >= 0, "the reply has a newline after its head");
+        let nl = nl as u32;
+        let head = JSON::parse(&String::from(text.slice(0, nl))).expect("head is JSON");
+        assert!(Array::is_array(&head), "head is an array: {head:?}");
+        let head: Vec<JsValue> = Array::from(&head).iter().collect();
+        let mut at = nl + 1;
+        let mut effects = Vec::new();
+        for e in &head[1..] {
+            assert!(
+                e.is_object() && !Array::is_array(e),
+                "effect is an object: {e:?}"
+            );
+            assert!(
+                Object::get_prototype_of(e) == Object::get_prototype_of(&Object::new()),
+                "effect is a plain object: {e:?}"
+            );
+            match string(e, "type").as_str() {
+                "persist" => {
+                    let len = number(e, "value") as u32;
+                    Reflect::set(e, &"value".into(), &text.slice(at, at + len)).expect("set");
+                    at += len;
+                }
+                "send" => {
+                    assert!(get(e, "body").is_null(), "{e:?}");
+                    let body = self.method("body").call0(&self.0).expect("body()");
+                    Reflect::set(e, &"body".into(), &body).expect("set");
+                }
+                _ => {}
+            }
+            assert_no_bigint(e);
+            effects.push(e.clone());
+        }
+        assert_eq!(
+            at,
+            text.length(),
+            "the tail holds exactly the persisted values"
+        );
+        assert_no_bigint(&head[0]);
+        (head[0].clone(), effects)
+    }
 }
 
 fn assert_no_bigint(v: &JsValue) {
@@ -88,42 +163,41 @@ fn of_type<'a>(list: &'a [JsValue], kind: &str) -> Vec<&'a JsValue> {
     list.iter().filter(|e| string(e, "type") == kind).collect()
 }
 
-fn track(m: &mut Maidian, now: f64, name: &str, props: JsValue) -> Vec<JsValue> {
-    effects(
-        m.track(now, name, props)
-            .map_err(JsValue::from)
-            .expect("track"),
-    )
-}
-
 #[wasm_bindgen_test]
 fn start_up_effects_are_plain_objects() {
-    let mut m = granted();
-    let list = effects(m.take_effects());
+    let m = Sdk::granted();
+    let list = m.input(Op::TakeEffects, &[]);
     // The identity is persisted at start-up (granted by default).
     assert!(!of_type(&list, "persist").is_empty(), "{list:?}");
-    assert_eq!(m.consent(), "granted");
-    assert!(m.anonymous_id().is_some_and(|id| !id.is_empty()));
+    assert_eq!(
+        m.query(Op::Consent, &[]).as_string().as_deref(),
+        Some("granted")
+    );
+    let id = m.query(Op::AnonymousId, &[]).as_string();
+    assert!(id.is_some_and(|id| !id.is_empty()));
 }
 
 #[wasm_bindgen_test]
 fn track_takes_js_values_and_persists_the_event_before_sending() {
-    let mut m = granted();
-    m.take_effects();
-    let list = track(
-        &mut m,
-        NOW + 1.0,
-        "checkout",
-        js(
-            r#"{"sku":"A-1","price":19.99,"qty":2,"gift":false,"note":null,"tags":["x","埋点"],"nested":{"a":{"b":1}}}"#,
-        ),
+    let m = Sdk::granted();
+    m.input(Op::TakeEffects, &[]);
+    let list = m.input(
+        Op::Track,
+        &[
+            (NOW + 1.0).into(),
+            "checkout 埋点".into(),
+            js(
+                r#"{"sku":"A-1","price":19.99,"qty":2,"gift":false,"note":null,"tags":["x","埋点🚀"],"nested":{"a":{"b":1}}}"#,
+            ),
+        ],
     );
     let persists = of_type(&list, "persist");
     assert_eq!(persists.len(), 1, "{list:?}");
     let key = string(persists[0], "key");
     assert!(key.starts_with("md_"), "{key}");
+    // The value sliced by UTF-16 length is exactly the event's JSON text.
     let event = js(&string(persists[0], "value"));
-    assert_eq!(string(&event, "event"), "checkout");
+    assert_eq!(string(&event, "event"), "checkout 埋点");
     let props = get(&event, "properties");
     assert_eq!(string(&props, "sku"), "A-1");
     assert_eq!(number(&props, "price"), 19.99);
@@ -134,7 +208,7 @@ fn track_takes_js_values_and_persists_the_event_before_sending() {
             .get(1)
             .as_string()
             .as_deref(),
-        Some("埋点")
+        Some("埋点🚀")
     );
     assert_eq!(number(&get(&get(&props, "nested"), "a"), "b"), 1.0);
     // The wake-up for the flush timer is a JS number.
@@ -148,35 +222,47 @@ fn track_takes_js_values_and_persists_the_event_before_sending() {
 }
 
 #[wasm_bindgen_test]
+fn lone_surrogates_cross_as_replacement_characters() {
+    let m = Sdk::start(
+        r#"{"writeKey":"wk","endpoint":"https://t.example.com/v1/batch","consentRequired":true}"#,
+        JsValue::UNDEFINED,
+    )
+    .expect("start");
+    // A JS string with unpaired surrogates, as JS code can make one.
+    let s = JsString::from_char_code(&[0x61, 0xD800, 0x62, 0xDC00]);
+    let back = m.query(Op::SharePath, &[s.into(), JsValue::UNDEFINED]);
+    assert_eq!(back.as_string().as_deref(), Some("a\u{fffd}b\u{fffd}"));
+}
+
+#[wasm_bindgen_test]
 fn properties_may_be_undefined_or_null_but_not_a_scalar() {
-    let mut m = granted();
-    m.take_effects();
-    assert_eq!(
-        of_type(&track(&mut m, NOW, "a", JsValue::UNDEFINED), "persist").len(),
-        1
-    );
-    assert_eq!(
-        of_type(&track(&mut m, NOW, "b", JsValue::NULL), "persist").len(),
-        1
-    );
-    assert!(m.track(NOW, "c", JsValue::from(5)).is_err());
-    assert!(m.track(NOW, "d", js(r#"[1,2]"#)).is_err());
-    let err = Maidian::new(
-        js(r#"{"endpoint":"https://t"}"#),
-        NOW,
-        &ENTROPY,
-        JsValue::NULL,
-    );
-    assert!(err.is_err(), "writeKey is required");
+    let m = Sdk::granted();
+    m.input(Op::TakeEffects, &[]);
+    for props in [JsValue::UNDEFINED, JsValue::NULL] {
+        let list = m.input(Op::Track, &[NOW.into(), "a".into(), props]);
+        assert_eq!(of_type(&list, "persist").len(), 1, "{list:?}");
+    }
+    for props in [JsValue::from(5), js("[1,2]")] {
+        let e = m
+            .call(Op::Track, &[NOW.into(), "c".into(), props])
+            .expect_err("a scalar is refused");
+        assert!(e.is_instance_of::<js_sys::Error>(), "{e:?}");
+        assert_eq!(string(&e, "message"), "track: properties must be an object");
+    }
+    let e = Sdk::start(r#"{"endpoint":"https://t"}"#, JsValue::NULL)
+        .err()
+        .expect("writeKey is required");
+    assert!(e.is_instance_of::<js_sys::Error>(), "{e:?}");
+    assert!(string(&e, "message").contains("writeKey"), "{e:?}");
 }
 
 #[wasm_bindgen_test]
 fn send_outcome_feedback_and_wake_cancel() {
-    let mut m = granted();
-    m.take_effects();
-    track(&mut m, NOW + 1.0, "a", JsValue::UNDEFINED);
-    track(&mut m, NOW + 2.0, "b", JsValue::UNDEFINED);
-    let list = effects(m.flush(NOW + 3.0));
+    let m = Sdk::granted();
+    m.input(Op::TakeEffects, &[]);
+    m.input(Op::Track, &[(NOW + 1.0).into(), "a".into()]);
+    m.input(Op::Track, &[(NOW + 2.0).into(), "b".into()]);
+    let list = m.input(Op::Flush, &[(NOW + 3.0).into()]);
     let sends = of_type(&list, "send");
     assert_eq!(sends.len(), 1, "{list:?}");
     let send = sends[0];
@@ -191,49 +277,76 @@ fn send_outcome_feedback_and_wake_cancel() {
     assert!(batch_id.fract() == 0.0 && batch_id >= 0.0);
 
     // A 503 with Retry-After keeps the events and wakes no earlier than the server asked.
-    let list = effects(m.sent(NOW + 4.0, batch_id as u32, 503, Some(30.0)));
+    let list = m.input(
+        Op::Sent,
+        &[(NOW + 4.0).into(), batch_id.into(), 503.into(), 30.into()],
+    );
     assert!(of_type(&list, "remove").is_empty(), "{list:?}");
     let wake = of_type(&list, "wakeAt");
     assert_eq!(wake.len(), 1, "{list:?}");
     assert!(number(wake[0], "at") >= NOW + 4.0 + 30_000.0);
-    assert_eq!(number(&m.stats(), "eventsDelivered"), 0.0);
+    assert_eq!(number(&m.query(Op::Stats, &[]), "eventsDelivered"), 0.0);
 
     // The retry is delivered: the chunk is removed and the pending wake-up cancelled.
-    let list = effects(m.tick(NOW + 40_000.0));
+    let list = m.input(Op::Tick, &[(NOW + 40_000.0).into()]);
     let retry = of_type(&list, "send");
     assert_eq!(retry.len(), 1, "{list:?}");
-    let list = effects(m.sent(
-        NOW + 40_001.0,
-        number(retry[0], "batchId") as u32,
-        200,
-        None,
-    ));
+    let list = m.input(
+        Op::Sent,
+        &[
+            (NOW + 40_001.0).into(),
+            get(retry[0], "batchId"),
+            200.into(),
+            JsValue::UNDEFINED,
+        ],
+    );
     assert!(!of_type(&list, "remove").is_empty(), "{list:?}");
     let wake = of_type(&list, "wakeAt");
     assert_eq!(wake.len(), 1, "{list:?}");
     assert!(get(wake[0], "at").is_null(), "wakeAt {{at: null}} cancels");
-    let stats = m.stats();
+    let stats = m.query(Op::Stats, &[]);
     assert_eq!(number(&stats, "eventsDelivered"), 2.0);
     assert_eq!(number(&stats, "queueLen"), 0.0);
 }
 
 #[wasm_bindgen_test]
+fn stored_events_are_reloaded_and_sent() {
+    let first = Sdk::granted();
+    first.input(Op::TakeEffects, &[]);
+    let list = first.input(Op::Track, &[NOW.into(), "stored 埋点".into()]);
+    let stored = Object::new();
+    for p in of_type(&list, "persist") {
+        Reflect::set(&stored, &get(p, "key"), &get(p, "value")).expect("set");
+    }
+    let again = Sdk::start(CONFIG, stored.into()).expect("start");
+    let list = again.input(Op::TakeEffects, &[]);
+    let sends = of_type(&list, "send");
+    assert_eq!(sends.len(), 1, "reloaded events are sent at once: {list:?}");
+    assert_eq!(number(sends[0], "events"), 1.0);
+}
+
+#[wasm_bindgen_test]
 fn consent_pending_grant_and_deny() {
-    let mut m = start(
+    let m = Sdk::start(
         r#"{"writeKey":"wk","endpoint":"https://t.example.com/v1/batch","consentRequired":true}"#,
-    );
-    let list = effects(m.take_effects());
+        JsValue::UNDEFINED,
+    )
+    .expect("start");
+    let list = m.input(Op::TakeEffects, &[]);
     assert!(
         of_type(&list, "persist").is_empty(),
         "nothing stored before consent"
     );
-    assert_eq!(m.consent(), "pending");
-    assert_eq!(m.anonymous_id(), None);
-    let list = track(&mut m, NOW + 1.0, "early", JsValue::UNDEFINED);
+    assert_eq!(
+        m.query(Op::Consent, &[]).as_string().as_deref(),
+        Some("pending")
+    );
+    assert!(m.query(Op::AnonymousId, &[]).is_null());
+    let list = m.input(Op::Track, &[(NOW + 1.0).into(), "early".into()]);
     assert!(of_type(&list, "persist").is_empty(), "{list:?}");
 
     // Granting persists the identity and the event held while pending.
-    let list = effects(m.grant(NOW + 2.0));
+    let list = m.input(Op::Grant, &[(NOW + 2.0).into()]);
     let persisted: Vec<String> = of_type(&list, "persist")
         .into_iter()
         .map(|e| string(e, "value"))
@@ -242,13 +355,19 @@ fn consent_pending_grant_and_deny() {
         persisted.iter().any(|v| v.contains("\"early\"")),
         "{persisted:?}"
     );
-    assert_eq!(m.consent(), "granted");
-    assert!(m.anonymous_id().is_some());
+    assert_eq!(
+        m.query(Op::Consent, &[]).as_string().as_deref(),
+        Some("granted")
+    );
+    assert!(m.query(Op::AnonymousId, &[]).is_string());
 
     // Denying purges what was written and stops tracking.
-    let list = effects(m.deny(NOW + 3.0));
+    let list = m.input(Op::Deny, &[(NOW + 3.0).into()]);
     assert!(!of_type(&list, "remove").is_empty(), "{list:?}");
-    assert_eq!(m.consent(), "denied");
-    let list = track(&mut m, NOW + 4.0, "late", JsValue::UNDEFINED);
+    assert_eq!(
+        m.query(Op::Consent, &[]).as_string().as_deref(),
+        Some("denied")
+    );
+    let list = m.input(Op::Track, &[(NOW + 4.0).into(), "late".into()]);
     assert!(of_type(&list, "persist").is_empty(), "{list:?}");
 }

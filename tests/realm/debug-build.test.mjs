@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { coreFactory } from '../../js-wrapper/src/core-adapter.mjs';
 import { miniprogramDebugDist, miniprogramDist, requireBuilt } from './paths.mjs';
 import { createMiniProgramRealm } from './realm.mjs';
 
@@ -31,13 +32,11 @@ async function logsOf(wasmPath) {
   const sdk = realm.require('maidian').wasm;
   await sdk.init(wasmPath ? { wasmPath } : undefined);
   const now = Date.now();
-  const md = new sdk.Maidian(CONFIG, now, new Uint8Array(32).fill(7), {});
-  md.takeEffects();
-  const effects = [
-    ...md.track(now + 1, 'ok_event', { a: 1 }),
-    ...md.track(now + 2, 'deep_event', { deep: tooDeep() }),
-  ];
-  return effects.filter((e) => e.type === 'log');
+  const md = coreFactory(sdk)(CONFIG, { now, entropy: new Uint8Array(32).fill(7), stored: [] });
+  md.pollEffects();
+  md.track(now + 1, 'ok_event', { a: 1 });
+  md.track(now + 2, 'deep_event', { deep: tooDeep() });
+  return md.pollEffects().filter((e) => e.type === 'log');
 }
 
 describe('debug mini-program build', () => {

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { coreFactory } from '../../js-wrapper/src/core-adapter.mjs';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const packageDir = path.join(repoRoot, 'js-wrapper');
@@ -42,15 +43,21 @@ const ROUND_TRIP_CONFIG = {
 const roundTripCores = new WeakMap();
 
 /**
- * `s` through a loaded glue module's real bindings and back: `Maidian#sharePath` returns its
- * path unchanged while consent is pending, so the string crosses the glue's UTF-8 encoder on the
- * way in and its decoder on the way out (lone surrogates come back as U+FFFD, as with
- * `TextEncoder`). The shipped builds have no smoke-test exports for this.
+ * `s` through a loaded glue module's real bindings (with the wrapper's core adapter) and back:
+ * operation `sharePath` returns its path unchanged while consent is pending, so the string
+ * crosses `JSON.stringify`, the glue's UTF-8 encoder and the wasm's JSON parser on the way in,
+ * the wasm's JSON writer, the glue's decoder and `JSON.parse` on the way out (lone surrogates
+ * come back as U+FFFD, as with `TextEncoder`). The shipped builds have no smoke-test exports
+ * for this.
  */
 export function roundTrip(sdk, s) {
   let core = roundTripCores.get(sdk);
   if (!core) {
-    core = new sdk.Maidian(ROUND_TRIP_CONFIG, Date.now(), new Uint8Array(32).fill(1), {});
+    core = coreFactory(sdk)(ROUND_TRIP_CONFIG, {
+      now: Date.now(),
+      entropy: new Uint8Array(32).fill(1),
+      stored: [],
+    });
     roundTripCores.set(sdk, core);
   }
   return core.sharePath(s, undefined);

@@ -1,18 +1,57 @@
 /**
  * A small JS double of the wasm core with the bindings' contract (sdk-wasm/src/bindings.rs):
- * `new Maidian(config, now, entropy, stored)`, every input returns its effects, `takeEffects()`.
- * It follows the effect shapes of sdk-wasm/src/core/effects.rs and writes messages the
+ * `new Maidian(JSON.stringify([config, now, stored]), entropy)`, `call(op, argsJson)` returning
+ * the reply text (result, effects, persisted values), `body()`. The double itself (`FakeCore`)
+ * has one method per operation returning its effects; `Maidian` only speaks the text protocol
+ * over it. It follows the effect shapes of sdk-wasm/src/core/effects.rs and writes messages the
  * collector accepts, but implements only the rules the wrapper tests need (no dwell, no
  * backoff growth, no gzip): the wrapper, not the core, is under test here.
  *
- * Test hooks: `Maidian.instances` (every instance made), `Maidian.throwOn` (an input name that
+ * Test hooks: `Maidian.instances` (every `FakeCore` made), `Maidian.throwOn` (an input name that
  * throws, to test that the host app survives an SDK failure).
  */
+import { OPS } from '../../../js-wrapper/src/core-adapter.mjs';
 import { TextEncoder } from '../../../js-wrapper/src/text-codec.mjs';
 
 const encoder = new TextEncoder();
+/** The operations with a result (the others return their effects). */
+const QUERIES = new Set(['sharePath', 'consent', 'anonymousId', 'userId', 'sessionId', 'stats']);
 
+/** The bindings' text protocol (sdk-wasm/src/bindings/wire.rs) over a `FakeCore`. */
 export class Maidian {
+  constructor(args, entropy) {
+    const [config, now, stored] = JSON.parse(args);
+    this.core = new FakeCore(config, now, entropy, stored);
+    this.bodies = [];
+  }
+
+  call(op, args) {
+    const name = OPS[op];
+    // As the bindings: `null` (the host's `undefined` after JSON) is an absent argument.
+    const result = this.core[name](...JSON.parse(args).map((a) => a ?? undefined));
+    const query = QUERIES.has(name);
+    const effects = query ? [] : result;
+    let tail = '';
+    const head = effects.map((e) => {
+      if (e.type === 'persist') {
+        tail += e.value;
+        return { ...e, value: e.value.length };
+      }
+      if (e.type === 'send') {
+        this.bodies.push(e.body);
+        return { ...e, body: null };
+      }
+      return e;
+    });
+    return `${JSON.stringify([query ? (result ?? null) : null, ...head])}\n${tail}`;
+  }
+
+  body() {
+    return this.bodies.shift();
+  }
+}
+
+class FakeCore {
   constructor(config, now, entropy, stored) {
     if (!config?.writeKey) throw new Error('invalid config: writeKey is required');
     if (!(entropy && entropy.length >= 16))

@@ -1,0 +1,118 @@
+/**
+ * The core adapter (src/core-adapter.mjs) over the real bindings of the Node build
+ * (`dist/node`, run `cargo xtask build-sdk` first): the operation table agrees with the wasm's
+ * (`Op::ALL` in sdk-wasm/src/bindings/ops.rs), replies decode into the effect objects of
+ * sdk-wasm/src/core/effects.rs, and queries return their results.
+ */
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { coreFactory, decode, OPS } from '../src/core-adapter.mjs';
+
+const nodeDist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/node');
+const glue = createRequire(import.meta.url)(path.join(nodeDist, 'maidian_sdk.js'));
+const CONFIG = { writeKey: 'wk', endpoint: 'https://t.example.com/v1/batch' };
+const NOW = 1.7e12;
+const start = (config = CONFIG, stored = []) =>
+  coreFactory(glue)(config, { now: NOW, entropy: new Uint8Array(32).fill(7), stored });
+
+describe('core adapter', () => {
+  it('numbers the operations as the wasm does', () => {
+    const m = new glue.Maidian(JSON.stringify([CONFIG, NOW, {}]), new Uint8Array(32).fill(7));
+    OPS.forEach((name, op) => {
+      // Wrong arguments: the wasm's error names the operation it ran.
+      assert.throws(
+        () => m.call(op, '{}'),
+        (e) => e instanceof Error && e.message.startsWith(`${name}: `),
+        `operation ${op} is ${name}`,
+      );
+    });
+    assert.throws(() => m.call(OPS.length, '[]'), /unknown operation/);
+  });
+
+  it('decodes persisted values by UTF-16 length, bodies in order', () => {
+    const bodies = [new Uint8Array([1]), new Uint8Array([2])];
+    const m = { body: () => bodies.shift() };
+    const a = '{"e":"埋点🚀"}\n{"e":"\\"\\n"}';
+    const head = [
+      null,
+      { type: 'persist', key: 'md_q1', value: a.length },
+      { type: 'send', batchId: 1, body: null },
+      { type: 'persist', key: 'md_state', value: 0 },
+      { type: 'persist', key: 'md_consent', value: 7 },
+      { type: 'send', batchId: 2, body: null },
+    ];
+    const out = decode(m, `${JSON.stringify(head)}\n${a}granted`);
+    assert.deepEqual(out, [
+      null,
+      { type: 'persist', key: 'md_q1', value: a },
+      { type: 'send', batchId: 1, body: new Uint8Array([1]) },
+      { type: 'persist', key: 'md_state', value: '' },
+      { type: 'persist', key: 'md_consent', value: 'granted' },
+      { type: 'send', batchId: 2, body: new Uint8Array([2]) },
+    ]);
+  });
+
+  it('turns operations into buffered effect objects and queries into results', () => {
+    const core = start();
+    assert.equal(core.consent(), 'granted');
+    assert.equal(core.userId(), undefined, 'null results are undefined');
+    assert.match(core.anonymousId(), /^[0-9a-f-]{36}$/);
+    assert.equal(core.track(NOW + 1, 'buy 埋点', { note: '🚀 "quoted"\n', n: 1.5 }), undefined);
+    core.track(NOW + 2, 'second');
+    const effects = core.pollEffects();
+    assert.deepEqual(core.pollEffects(), [], 'drained');
+    const persisted = effects.filter((e) => e.type === 'persist').map((e) => e.value);
+    const events = persisted
+      .flatMap((v) => v.split('\n'))
+      .filter((v) => v.startsWith('{"messageId"'))
+      .map((v) => JSON.parse(v));
+    assert.deepEqual(
+      events.map((e) => [e.event, e.properties]),
+      [
+        ['buy 埋点', { note: '🚀 "quoted"\n', n: 1.5 }],
+        ['second', undefined],
+      ],
+    );
+    for (const e of effects) assert.equal(Object.getPrototypeOf(e), Object.prototype);
+    assert.equal(core.stats().eventsQueued, 2);
+
+    core.flush(NOW + 3);
+    const [send] = core.pollEffects().filter((e) => e.type === 'send');
+    assert.ok(send.body instanceof Uint8Array);
+    assert.deepEqual([...send.body.subarray(0, 2)], [0x1f, 0x8b]);
+    assert.equal(send.events, 2);
+    assert.equal(send.headers['Content-Encoding'], 'gzip');
+    core.sent(NOW + 4, send.batchId, 200);
+    const after = core.pollEffects();
+    assert.ok(after.some((e) => e.type === 'remove'));
+    assert.deepEqual(
+      after.filter((e) => e.type === 'wakeAt'),
+      [{ type: 'wakeAt', at: null }],
+    );
+    assert.equal(core.stats().eventsDelivered, 2);
+  });
+
+  it('throws the wasm errors and keeps the effects of later calls', () => {
+    assert.throws(() => start({ endpoint: 'https://t' }), /writeKey/);
+    const core = start();
+    core.pollEffects();
+    assert.throws(() => core.track(NOW, 'x', 5), /^Error: track: properties must be an object$/);
+    core.track(NOW, 'y');
+    assert.equal(core.pollEffects().filter((e) => e.type === 'persist').length, 1);
+  });
+
+  it('reloads stored entries', () => {
+    const first = start();
+    first.track(NOW, 'kept');
+    const stored = first
+      .pollEffects()
+      .filter((e) => e.type === 'persist')
+      .map((e) => [e.key, e.value]);
+    const again = start(CONFIG, stored);
+    const [send] = again.pollEffects().filter((e) => e.type === 'send');
+    assert.equal(send?.events, 1);
+  });
+});
