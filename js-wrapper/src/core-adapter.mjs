@@ -3,21 +3,23 @@
  * bindings (sdk-wasm/src/bindings.rs):
  *
  * - `new Maidian(JSON.stringify([config, now, stored]), entropy)` where `stored` is `{key: value}`;
- * - `m.call(op, JSON.stringify(args))` runs operation number `op` (its name is `OPS[op]`, the
- *   order of `Op::ALL` in sdk-wasm/src/bindings/ops.rs) and returns the reply text: one line of
- *   JSON `[result, ...effects]`, a newline, then the values of the `persist` effects verbatim
- *   (each effect's `value` in the head is its length in UTF-16 code units);
+ * - `m.call(op, now, JSON.stringify(args))` runs operation number `op` (its name is `OPS[op]`,
+ *   the order of `Op::ALL` in sdk-wasm/src/bindings/ops.rs) at host time `now` with its other
+ *   arguments, and returns the reply text: one line of JSON, the flat list
+ *   `[result, kind, ...fields, kind, ...fields]` of the result and the effects, a newline, then
+ *   the values of the `persist` effects verbatim (sdk-wasm/src/bindings/wire.rs has the table);
  * - `m.body()` returns the `Uint8Array` body of the oldest `send` effect not fetched yet.
  *
- * Every operation's effects (sdk-wasm/src/core/effects.rs) are buffered here until the client
- * drains them with `pollEffects()`, in order. Kept in one place so a change in the bindings
- * touches only this file.
+ * Every operation's effects (sdk-wasm/src/core/effects.rs), and the start-up ones taken right
+ * after `new`, are buffered here until the client drains them with `pollEffects()`, in order.
+ * Kept in one place so a change in the bindings touches only this file.
  */
 
 /**
  * The operations of `Maidian#call`, by number (sdk-wasm/src/bindings/ops.rs, `Op::ALL`: same
- * names, same order; test/core-adapter.test.mjs checks it against the built wasm). Inputs take
- * the host time first where they take one; the last six are queries with a result.
+ * names, same order; test/core-adapter.test.mjs checks it against the built wasm). Their JS
+ * methods take the host time first unless listed in `UNTIMED`; the last six are queries with a
+ * result.
  */
 export const OPS = [
   'takeEffects',
@@ -52,28 +54,71 @@ export const OPS = [
   'stats',
 ];
 
+/** The operations without a host time (`Op::timed` in sdk-wasm/src/bindings/ops.rs). */
+export const UNTIMED = new Set([
+  'takeEffects',
+  'register',
+  'unregister',
+  'registerRun',
+  'sharePath',
+  'consent',
+  'anonymousId',
+  'userId',
+  'sessionId',
+  'stats',
+]);
+
 /**
- * The reply text of `Maidian#call` as `[result, ...effects]`: `persist` values sliced from the
- * tail, `send` bodies fetched with `body()`.
+ * Decodes a reply text of `Maidian#call`: appends its effects to `effects` as the objects of
+ * sdk-wasm/src/core/effects.rs (`persist` values sliced from the tail, `send` bodies fetched
+ * with `body()`) and returns its result.
  * @param {{body(): Uint8Array}} m
  * @param {string} text
- * @returns {any[]}
+ * @param {object[]} effects
+ * @returns {any}
  */
-export function decode(m, text) {
+export function decode(m, text, effects) {
   const nl = text.indexOf('\n');
-  const out = JSON.parse(text.slice(0, nl));
+  const h = JSON.parse(text.slice(0, nl));
   let at = nl + 1;
-  for (let i = 1; i < out.length; i++) {
-    const e = out[i];
-    if (e.type === 'persist') {
-      const end = at + e.value;
-      e.value = text.slice(at, end);
-      at = end;
-    } else if (e.type === 'send') {
-      e.body = m.body();
+  let i = 1;
+  while (i < h.length) {
+    switch (h[i]) {
+      case 0: {
+        const end = at + h[i + 2];
+        effects.push({ type: 'persist', key: h[i + 1], value: text.slice(at, end) });
+        at = end;
+        i += 3;
+        break;
+      }
+      case 1:
+        effects.push({ type: 'remove', key: h[i + 1] });
+        i += 2;
+        break;
+      case 2:
+        effects.push({
+          type: 'send',
+          batchId: h[i + 1],
+          url: h[i + 2],
+          body: m.body(),
+          headers: h[i + 3],
+          events: h[i + 4],
+        });
+        i += 5;
+        break;
+      case 3:
+        effects.push({ type: 'wakeAt', at: h[i + 1] });
+        i += 2;
+        break;
+      case 4:
+        effects.push({ type: 'log', level: h[i + 1], message: h[i + 2] });
+        i += 3;
+        break;
+      default:
+        throw new Error(`unknown effect kind ${h[i]} in a reply of the wasm core`);
     }
   }
-  return out;
+  return h[0];
 }
 
 /**
@@ -91,21 +136,22 @@ export function coreFactory(glue) {
     const m = new Maidian(JSON.stringify([config, init.now, stored]), init.entropy);
     let buffered = [];
     /** Runs operation `op`, buffers its effects and returns its result (`null` as `undefined`). */
-    const call = (op, args) => {
-      const out = decode(m, m.call(op, JSON.stringify(args)));
-      for (let i = 1; i < out.length; i++) buffered.push(out[i]);
-      return out[0] ?? undefined;
-    };
+    const call = (op, now, args) =>
+      decode(m, m.call(op, now, JSON.stringify(args)), buffered) ?? undefined;
+    // Effects arise only in operations, and every reply carries all of them: after the
+    // start-up ones (`takeEffects`, now) nothing waits in the wasm, so polling does not cross.
+    call(0, Number.NaN, []);
     const core = {
       pollEffects() {
-        call(0, []);
         const out = buffered;
         buffered = [];
         return out;
       },
     };
     for (let op = 1; op < OPS.length; op++) {
-      core[OPS[op]] = (...args) => call(op, args);
+      core[OPS[op]] = UNTIMED.has(OPS[op])
+        ? (...args) => call(op, Number.NaN, args)
+        : (now, ...args) => call(op, now, args);
     }
     return core;
   };

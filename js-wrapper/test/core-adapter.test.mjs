@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { coreFactory, decode, OPS } from '../src/core-adapter.mjs';
+import { coreFactory, decode, OPS, UNTIMED } from '../src/core-adapter.mjs';
 
 const nodeDist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/node');
 const glue = createRequire(import.meta.url)(path.join(nodeDist, 'maidian_sdk.js'));
@@ -19,40 +19,83 @@ const start = (config = CONFIG, stored = []) =>
   coreFactory(glue)(config, { now: NOW, entropy: new Uint8Array(32).fill(7), stored });
 
 describe('core adapter', () => {
-  it('numbers the operations as the wasm does', () => {
+  it('numbers the operations and knows their time arguments as the wasm does', () => {
     const m = new glue.Maidian(JSON.stringify([CONFIG, NOW, {}]), new Uint8Array(32).fill(7));
     OPS.forEach((name, op) => {
       // Wrong arguments: the wasm's error names the operation it ran.
       assert.throws(
-        () => m.call(op, '{}'),
-        (e) => e instanceof Error && e.message.startsWith(`${name}: `),
+        () => m.call(op, NOW, '{}'),
+        (e) => e instanceof Error && e.message === `${name}: the arguments are not a JSON array`,
         `operation ${op} is ${name}`,
       );
+      // No time: refused exactly by the operations that take one.
+      let refused = false;
+      try {
+        m.call(op, Number.NaN, '[]');
+      } catch (e) {
+        refused = e.message === `${name}: the host time is not a number`;
+      }
+      assert.equal(refused, !UNTIMED.has(name), `${name} takes a time: ${refused}`);
     });
-    assert.throws(() => m.call(OPS.length, '[]'), /unknown operation/);
+    assert.throws(() => m.call(OPS.length, NOW, '[]'), /unknown operation/);
   });
 
-  it('decodes persisted values by UTF-16 length, bodies in order', () => {
+  it('decodes a reply: persisted values by UTF-16 length, bodies in order', () => {
     const bodies = [new Uint8Array([1]), new Uint8Array([2])];
     const m = { body: () => bodies.shift() };
     const a = '{"e":"埋点🚀"}\n{"e":"\\"\\n"}';
     const head = [
+      'result',
+      0,
+      'md_q1',
+      a.length,
+      2,
+      1,
+      'https://t/v1/batch',
+      { 'X-Write-Key': 'k' },
+      3,
+      0,
+      'md_state',
+      0,
+      0,
+      'md_consent',
+      7,
+      1,
+      'md_q0',
+      3,
+      1.5,
+      3,
       null,
-      { type: 'persist', key: 'md_q1', value: a.length },
-      { type: 'send', batchId: 1, body: null },
-      { type: 'persist', key: 'md_state', value: 0 },
-      { type: 'persist', key: 'md_consent', value: 7 },
-      { type: 'send', batchId: 2, body: null },
+      4,
+      'warn',
+      'w',
+      2,
+      2,
+      'u',
+      {},
+      1,
     ];
-    const out = decode(m, `${JSON.stringify(head)}\n${a}granted`);
-    assert.deepEqual(out, [
-      null,
+    const effects = [];
+    assert.equal(decode(m, `${JSON.stringify(head)}\n${a}granted`, effects), 'result');
+    assert.deepEqual(effects, [
       { type: 'persist', key: 'md_q1', value: a },
-      { type: 'send', batchId: 1, body: new Uint8Array([1]) },
+      {
+        type: 'send',
+        batchId: 1,
+        url: 'https://t/v1/batch',
+        body: new Uint8Array([1]),
+        headers: { 'X-Write-Key': 'k' },
+        events: 3,
+      },
       { type: 'persist', key: 'md_state', value: '' },
       { type: 'persist', key: 'md_consent', value: 'granted' },
-      { type: 'send', batchId: 2, body: new Uint8Array([2]) },
+      { type: 'remove', key: 'md_q0' },
+      { type: 'wakeAt', at: 1.5 },
+      { type: 'wakeAt', at: null },
+      { type: 'log', level: 'warn', message: 'w' },
+      { type: 'send', batchId: 2, url: 'u', body: new Uint8Array([2]), headers: {}, events: 1 },
     ]);
+    assert.throws(() => decode(m, '[null,9]\n', []), /unknown effect kind 9/);
   });
 
   it('turns operations into buffered effect objects and queries into results', () => {

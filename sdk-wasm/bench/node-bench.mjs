@@ -10,8 +10,9 @@
 // `git show <rev>:js-wrapper/src/core-adapter.mjs > <dir>/core-adapter.mjs`), so both builds are
 // measured through the same typed interface.
 // MAIDIAN_BENCH_TRACKS=<n> runs only the track() part, n calls after 2000 warm-up calls. Times
-// on this shared machine vary 2x between runs; instruction counts do not: run it under
-// callgrind with two n and divide the difference (docs/SDK.md, "Commands"):
+// on this shared machine vary 2x between runs (the CPU time of the process, printed next to the
+// wall time, less so when other jobs compete for the cores); instruction counts vary less: run
+// it under callgrind with two n and divide the difference (docs/SDK.md, "Commands"):
 //   valgrind --tool=callgrind --callgrind-out-file=/dev/null node sdk-wasm/bench/node-bench.mjs
 
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -73,13 +74,16 @@ function run(core, now) {
   }
   const n = Number(process.env.MAIDIAN_BENCH_TRACKS || 20000);
   const t = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
   for (let i = 0; i < n; i++) {
     core.track(++now, 'view_item', props(i));
     run(core, now);
   }
   const us = Number(process.hrtime.bigint() - t) / 1e3 / n;
+  const { user, system } = process.cpuUsage(cpu);
   console.log(
-    `track(): ${us.toFixed(2)} µs per call (Node ${process.version}, wasm, incl. batching + gzip)`,
+    `track(): ${us.toFixed(2)} µs per call, ${((user + system) / n).toFixed(2)} µs CPU ` +
+      `(Node ${process.version}, wasm, incl. batching + gzip)`,
   );
 }
 

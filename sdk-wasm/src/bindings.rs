@@ -11,11 +11,12 @@
 //!   epoch; `{key: value}` of every storage entry whose key starts with the storage prefix,
 //!   default `md_`), `entropy` at least 16 (better 32) bytes from the platform's cryptographic
 //!   random source. Call operation `takeEffects` right after: reloaded events are sent at once.
-//! - `call(op, args)`: operation number `op` ([`ops::Op`]: `track`, `flush`, `sent`,
-//!   `consent`, …) with the JSON text of its argument array (host time first where the
-//!   operation takes one). Returns the reply text: the operation's result, then the effects the
-//!   core produced, in order ([`wire`] has the format; the host executes them synchronously for
-//!   storage). Wrong arguments throw an `Error` naming the operation, before the core is touched.
+//! - `call(op, now, args)`: operation number `op` ([`ops::Op`]: `track`, `flush`, `sent`,
+//!   `consent`, …) at host time `now` (a number; ignored by the operations that take none) with
+//!   the JSON text of the array of its other arguments. Returns the reply text: the operation's
+//!   result, then the effects the core produced, in order ([`wire`] has the format; the host
+//!   executes them synchronously for storage). Wrong arguments throw an `Error` naming the
+//!   operation, before the core is touched.
 //! - `body()`: the request body (`Uint8Array`) of the oldest `send` effect of a reply whose body
 //!   was not fetched yet.
 //!
@@ -66,10 +67,10 @@ impl Maidian {
         })
     }
 
-    /// Operation number `op` with the JSON text of its arguments; returns the reply text (its
-    /// result and the effects produced: module doc).
-    pub fn call(&mut self, op: u32, args: &str) -> Result<String, JsError> {
-        ops::call(&mut self.core, &mut self.bodies, op, args).map_err(|e| JsError::new(&e))
+    /// Operation number `op` at host time `now` with the JSON text of its other arguments;
+    /// returns the reply text (its result and the effects produced: module doc).
+    pub fn call(&mut self, op: u32, now: f64, args: &str) -> Result<String, JsError> {
+        ops::call(&mut self.core, &mut self.bodies, op, now, args).map_err(|e| JsError::new(&e))
     }
 
     /// The body of the oldest `send` effect not fetched yet (empty if there is none).

@@ -5,11 +5,12 @@
 //! what only the real boundary shows. Every call goes through the wasm-bindgen glue, as the
 //! wrapper's: the instance is handed to JS and its methods are called with `Reflect` (the
 //! constructor reached as `instance.constructor`). Arguments are JSON text made by JS's
-//! `JSON.stringify` from JS values; the reply is decoded as js-wrapper/src/core-adapter.mjs does:
-//! `JSON.parse` of the head, `persist` values sliced from the tail by UTF-16 lengths with JS's
-//! own `String#slice` (non-ASCII and astral text included), bodies as `Uint8Array` from
-//! `body()`, errors as JS `Error`s. No `BigInt` anywhere, `wakeAt {at: null}` a real `null`,
-//! and the round trips through the operations (send outcome feedback, consent).
+//! `JSON.stringify` from JS values, the host time a JS number; the reply is decoded as
+//! js-wrapper/src/core-adapter.mjs does: `JSON.parse` of the head, `persist` values sliced from
+//! the tail by UTF-16 lengths with JS's own `String#slice` (non-ASCII and astral text
+//! included), bodies as `Uint8Array` from `body()`, errors as JS `Error`s. No `BigInt`
+//! anywhere, `wakeAt {at: null}` a real `null`, and the round trips through the operations
+//! (send outcome feedback, consent).
 //!
 //! Run: `cargo test -p maidian-sdk --target wasm32-unknown-unknown --test boundary` (the runner
 //! `wasm-bindgen-test-runner` from wasm-bindgen-cli is set in `.cargo/config.toml`; `cargo xtask
@@ -80,68 +81,87 @@ impl Sdk {
         get(&self.0, name).unchecked_into()
     }
 
-    /// `m.call(op, JSON.stringify(args))`, decoded: `(result, effects)`.
-    fn call(&self, op: Op, args: &[JsValue]) -> Result<(JsValue, Vec<JsValue>), JsValue> {
+    /// `m.call(op, now, JSON.stringify(args))`, decoded: `(result, effects)`.
+    fn call(&self, op: Op, now: f64, args: &[JsValue]) -> Result<(JsValue, Vec<JsValue>), JsValue> {
         let n = Op::ALL.iter().position(|&o| o == op).expect("op") as u32;
-        let text = self
-            .method("call")
-            .call2(&self.0, &n.into(), &stringify(args))?;
+        let call: Array = [JsValue::from(n), now.into(), stringify(args)]
+            .into_iter()
+            .collect();
+        let text = self.method("call").apply(&self.0, &call)?;
         Ok(self.decode(text.unchecked_into()))
     }
 
-    fn input(&self, op: Op, args: &[JsValue]) -> Vec<JsValue> {
-        self.call(op, args)
+    fn input(&self, op: Op, now: f64, args: &[JsValue]) -> Vec<JsValue> {
+        self.call(op, now, args)
             .unwrap_or_else(|e| panic!("{op:?}: {e:?}"))
             .1
     }
 
     fn query(&self, op: Op, args: &[JsValue]) -> JsValue {
-        self.call(op, args)
+        self.call(op, f64::NAN, args)
             .unwrap_or_else(|e| panic!("{op:?}: {e:?}"))
             .0
     }
 
-    /// What core-adapter.mjs's `decode` does, with the same JS built-ins.
+    /// What core-adapter.mjs's `decode` does, with the same JS built-ins: the flat head
+    /// `[result, kind, fields…]` becomes effect objects.
     fn decode(&self, text: JsString) -> (JsValue, Vec<JsValue>) {
         let nl = text.index_of("\n", 0);
         assert!(nl >= 0, "the reply has a newline after its head");
         let nl = nl as u32;
         let head = JSON::parse(&String::from(text.slice(0, nl))).expect("head is JSON");
         assert!(Array::is_array(&head), "head is an array: {head:?}");
+        assert_no_bigint(&head);
         let head: Vec<JsValue> = Array::from(&head).iter().collect();
         let mut at = nl + 1;
         let mut effects = Vec::new();
-        for e in &head[1..] {
-            assert!(
-                e.is_object() && !Array::is_array(e),
-                "effect is an object: {e:?}"
-            );
-            assert!(
-                Object::get_prototype_of(e) == Object::get_prototype_of(&Object::new()),
-                "effect is a plain object: {e:?}"
-            );
-            match string(e, "type").as_str() {
-                "persist" => {
-                    let len = number(e, "value") as u32;
-                    Reflect::set(e, &"value".into(), &text.slice(at, at + len)).expect("set");
+        let mut i = 1;
+        while i < head.len() {
+            let e = Object::new();
+            let set = |k: &str, v: &JsValue| {
+                Reflect::set(&e, &k.into(), v).expect("set");
+            };
+            let f = |k: usize| &head[i + k];
+            let (kind, fields) = match head[i].as_f64() {
+                Some(0.0) => {
+                    let len = f(2).as_f64().expect("persist length") as u32;
+                    set("key", f(1));
+                    set("value", &text.slice(at, at + len));
                     at += len;
+                    ("persist", 2)
                 }
-                "send" => {
-                    assert!(get(e, "body").is_null(), "{e:?}");
-                    let body = self.method("body").call0(&self.0).expect("body()");
-                    Reflect::set(e, &"body".into(), &body).expect("set");
+                Some(1.0) => {
+                    set("key", f(1));
+                    ("remove", 1)
                 }
-                _ => {}
-            }
-            assert_no_bigint(e);
-            effects.push(e.clone());
+                Some(2.0) => {
+                    set("batchId", f(1));
+                    set("url", f(2));
+                    set("body", &self.method("body").call0(&self.0).expect("body()"));
+                    set("headers", f(3));
+                    set("events", f(4));
+                    ("send", 4)
+                }
+                Some(3.0) => {
+                    set("at", f(1));
+                    ("wakeAt", 1)
+                }
+                Some(4.0) => {
+                    set("level", f(1));
+                    set("message", f(2));
+                    ("log", 2)
+                }
+                k => panic!("unknown effect kind {k:?}"),
+            };
+            set("type", &kind.into());
+            effects.push(e.into());
+            i += 1 + fields;
         }
         assert_eq!(
             at,
             text.length(),
             "the tail holds exactly the persisted values"
         );
-        assert_no_bigint(&head[0]);
         (head[0].clone(), effects)
     }
 }
@@ -164,9 +184,9 @@ fn of_type<'a>(list: &'a [JsValue], kind: &str) -> Vec<&'a JsValue> {
 }
 
 #[wasm_bindgen_test]
-fn start_up_effects_are_plain_objects() {
+fn start_up_effects_are_persisted() {
     let m = Sdk::granted();
-    let list = m.input(Op::TakeEffects, &[]);
+    let list = m.input(Op::TakeEffects, f64::NAN, &[]);
     // The identity is persisted at start-up (granted by default).
     assert!(!of_type(&list, "persist").is_empty(), "{list:?}");
     assert_eq!(
@@ -180,12 +200,8 @@ fn start_up_effects_are_plain_objects() {
 #[wasm_bindgen_test]
 fn track_takes_js_values_and_persists_the_event_before_sending() {
     let m = Sdk::granted();
-    m.input(Op::TakeEffects, &[]);
-    let list = m.input(
-        Op::Track,
-        &[
-            (NOW + 1.0).into(),
-            "checkout 埋点".into(),
+    m.input(Op::TakeEffects, f64::NAN, &[]);
+    let list = m.input(Op::Track, NOW + 1.0, &["checkout 埋点".into(),
             js(
                 r#"{"sku":"A-1","price":19.99,"qty":2,"gift":false,"note":null,"tags":["x","埋点🚀"],"nested":{"a":{"b":1}}}"#,
             ),
@@ -237,14 +253,14 @@ fn lone_surrogates_cross_as_replacement_characters() {
 #[wasm_bindgen_test]
 fn properties_may_be_undefined_or_null_but_not_a_scalar() {
     let m = Sdk::granted();
-    m.input(Op::TakeEffects, &[]);
+    m.input(Op::TakeEffects, f64::NAN, &[]);
     for props in [JsValue::UNDEFINED, JsValue::NULL] {
-        let list = m.input(Op::Track, &[NOW.into(), "a".into(), props]);
+        let list = m.input(Op::Track, NOW, &["a".into(), props]);
         assert_eq!(of_type(&list, "persist").len(), 1, "{list:?}");
     }
     for props in [JsValue::from(5), js("[1,2]")] {
         let e = m
-            .call(Op::Track, &[NOW.into(), "c".into(), props])
+            .call(Op::Track, NOW, &["c".into(), props])
             .expect_err("a scalar is refused");
         assert!(e.is_instance_of::<js_sys::Error>(), "{e:?}");
         assert_eq!(string(&e, "message"), "track: properties must be an object");
@@ -259,10 +275,10 @@ fn properties_may_be_undefined_or_null_but_not_a_scalar() {
 #[wasm_bindgen_test]
 fn send_outcome_feedback_and_wake_cancel() {
     let m = Sdk::granted();
-    m.input(Op::TakeEffects, &[]);
-    m.input(Op::Track, &[(NOW + 1.0).into(), "a".into()]);
-    m.input(Op::Track, &[(NOW + 2.0).into(), "b".into()]);
-    let list = m.input(Op::Flush, &[(NOW + 3.0).into()]);
+    m.input(Op::TakeEffects, f64::NAN, &[]);
+    m.input(Op::Track, NOW + 1.0, &["a".into()]);
+    m.input(Op::Track, NOW + 2.0, &["b".into()]);
+    let list = m.input(Op::Flush, NOW + 3.0, &[]);
     let sends = of_type(&list, "send");
     assert_eq!(sends.len(), 1, "{list:?}");
     let send = sends[0];
@@ -279,7 +295,8 @@ fn send_outcome_feedback_and_wake_cancel() {
     // A 503 with Retry-After keeps the events and wakes no earlier than the server asked.
     let list = m.input(
         Op::Sent,
-        &[(NOW + 4.0).into(), batch_id.into(), 503.into(), 30.into()],
+        NOW + 4.0,
+        &[batch_id.into(), 503.into(), 30.into()],
     );
     assert!(of_type(&list, "remove").is_empty(), "{list:?}");
     let wake = of_type(&list, "wakeAt");
@@ -288,17 +305,13 @@ fn send_outcome_feedback_and_wake_cancel() {
     assert_eq!(number(&m.query(Op::Stats, &[]), "eventsDelivered"), 0.0);
 
     // The retry is delivered: the chunk is removed and the pending wake-up cancelled.
-    let list = m.input(Op::Tick, &[(NOW + 40_000.0).into()]);
+    let list = m.input(Op::Tick, NOW + 40_000.0, &[]);
     let retry = of_type(&list, "send");
     assert_eq!(retry.len(), 1, "{list:?}");
     let list = m.input(
         Op::Sent,
-        &[
-            (NOW + 40_001.0).into(),
-            get(retry[0], "batchId"),
-            200.into(),
-            JsValue::UNDEFINED,
-        ],
+        NOW + 40_001.0,
+        &[get(retry[0], "batchId"), 200.into(), JsValue::UNDEFINED],
     );
     assert!(!of_type(&list, "remove").is_empty(), "{list:?}");
     let wake = of_type(&list, "wakeAt");
@@ -312,14 +325,14 @@ fn send_outcome_feedback_and_wake_cancel() {
 #[wasm_bindgen_test]
 fn stored_events_are_reloaded_and_sent() {
     let first = Sdk::granted();
-    first.input(Op::TakeEffects, &[]);
-    let list = first.input(Op::Track, &[NOW.into(), "stored 埋点".into()]);
+    first.input(Op::TakeEffects, f64::NAN, &[]);
+    let list = first.input(Op::Track, NOW, &["stored 埋点".into()]);
     let stored = Object::new();
     for p in of_type(&list, "persist") {
         Reflect::set(&stored, &get(p, "key"), &get(p, "value")).expect("set");
     }
     let again = Sdk::start(CONFIG, stored.into()).expect("start");
-    let list = again.input(Op::TakeEffects, &[]);
+    let list = again.input(Op::TakeEffects, f64::NAN, &[]);
     let sends = of_type(&list, "send");
     assert_eq!(sends.len(), 1, "reloaded events are sent at once: {list:?}");
     assert_eq!(number(sends[0], "events"), 1.0);
@@ -332,7 +345,7 @@ fn consent_pending_grant_and_deny() {
         JsValue::UNDEFINED,
     )
     .expect("start");
-    let list = m.input(Op::TakeEffects, &[]);
+    let list = m.input(Op::TakeEffects, f64::NAN, &[]);
     assert!(
         of_type(&list, "persist").is_empty(),
         "nothing stored before consent"
@@ -342,11 +355,11 @@ fn consent_pending_grant_and_deny() {
         Some("pending")
     );
     assert!(m.query(Op::AnonymousId, &[]).is_null());
-    let list = m.input(Op::Track, &[(NOW + 1.0).into(), "early".into()]);
+    let list = m.input(Op::Track, NOW + 1.0, &["early".into()]);
     assert!(of_type(&list, "persist").is_empty(), "{list:?}");
 
     // Granting persists the identity and the event held while pending.
-    let list = m.input(Op::Grant, &[(NOW + 2.0).into()]);
+    let list = m.input(Op::Grant, NOW + 2.0, &[]);
     let persisted: Vec<String> = of_type(&list, "persist")
         .into_iter()
         .map(|e| string(e, "value"))
@@ -362,12 +375,12 @@ fn consent_pending_grant_and_deny() {
     assert!(m.query(Op::AnonymousId, &[]).is_string());
 
     // Denying purges what was written and stops tracking.
-    let list = m.input(Op::Deny, &[(NOW + 3.0).into()]);
+    let list = m.input(Op::Deny, NOW + 3.0, &[]);
     assert!(!of_type(&list, "remove").is_empty(), "{list:?}");
     assert_eq!(
         m.query(Op::Consent, &[]).as_string().as_deref(),
         Some("denied")
     );
-    let list = m.input(Op::Track, &[(NOW + 4.0).into(), "late".into()]);
+    let list = m.input(Op::Track, NOW + 4.0, &["late".into()]);
     assert!(of_type(&list, "persist").is_empty(), "{list:?}");
 }

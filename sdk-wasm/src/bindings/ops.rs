@@ -2,8 +2,13 @@
 //! core (pure: JSON text in, reply text out, testable natively).
 //!
 //! The numbering is the position in [`Op::ALL`]; js-wrapper/src/core-adapter.mjs lists the
-//! same names in the same order (`OPS`), and its tests check both lists agree through the error
-//! message of a call with wrong arguments, which names the operation.
+//! same names in the same order (`OPS`) and which take no host time (`UNTIMED`, see
+//! [`Op::timed`]); its tests check both against the wasm through the error messages, which name
+//! the operation and, for a timed one called without a time, say so.
+//!
+//! The operations are documented by their JS methods (host time first where they take one).
+//! The host time crosses as its own `f64` argument of `call`, not in the JSON arguments (a
+//! 13-digit double is slow to stringify); the JSON array holds the other arguments.
 
 use serde_json::{Map, Value};
 
@@ -27,6 +32,24 @@ macro_rules! ops {
                 match self {
                     $(Op::$variant => $name,)*
                 }
+            }
+
+            /// Whether the operation takes the host time (`now`, the first argument of the JS
+            /// method). The others ignore `call`'s `now`.
+            pub fn timed(self) -> bool {
+                !matches!(
+                    self,
+                    Op::TakeEffects
+                        | Op::Register
+                        | Op::Unregister
+                        | Op::RegisterRun
+                        | Op::SharePath
+                        | Op::Consent
+                        | Op::AnonymousId
+                        | Op::UserId
+                        | Op::SessionId
+                        | Op::Stats
+                )
             }
         }
     };
@@ -119,61 +142,73 @@ pub fn start(args: &str, entropy: &[u8]) -> Result<Core, String> {
     Core::new(config, init).map_err(|e| e.to_string())
 }
 
-/// Runs operation number `op` with the JSON array `args` and returns the reply text (its
-/// result, then every effect the core produced: [`wire::reply`]); `Err` is the message of the
-/// JS `Error` to throw. An error leaves the core untouched: arguments are checked first.
-pub fn call(core: &mut Core, bodies: &mut Bodies, op: u32, args: &str) -> Result<String, String> {
+/// Runs operation number `op` at host time `now` with the JSON array `args` of its other
+/// arguments and returns the reply text (its result, then every effect the core produced:
+/// [`wire::reply`]); `Err` is the message of the JS `Error` to throw. An error leaves the core
+/// untouched: arguments are checked first.
+pub fn call(
+    core: &mut Core,
+    bodies: &mut Bodies,
+    op: u32,
+    now: f64,
+    args: &str,
+) -> Result<String, String> {
     let op = usize::try_from(op)
         .ok()
         .and_then(|i| Op::ALL.get(i).copied())
         .ok_or_else(|| format!("unknown operation {op}"))?;
-    let mut args = wire::parse_args(args)
-        .ok_or_else(|| format!("{}: the arguments are not a JSON array", op.name()))?;
-    let result = apply(core, op, &mut args).map_err(|e| format!("{}: {e}", op.name()))?;
+    let result = wire::parse_args(args)
+        .ok_or("the arguments are not a JSON array")
+        .and_then(|mut a| {
+            if op.timed() && !now.is_finite() {
+                return Err("the host time is not a number");
+            }
+            apply(core, op, now, &mut a)
+        })
+        .map_err(|e| format!("{}: {e}", op.name()))?;
     Ok(wire::reply(&result, core.poll_effects(), bodies))
 }
 
-fn apply(core: &mut Core, op: Op, a: &mut Args) -> Result<Value, &'static str> {
-    let now = a.number(0);
+fn apply(core: &mut Core, op: Op, now: f64, a: &mut Args) -> Result<Value, &'static str> {
     match op {
         Op::TakeEffects => {}
         Op::Track => {
-            let p = a.props(2)?;
-            core.track(now, a.str(1)?, p);
+            let p = a.props(1)?;
+            core.track(now, a.str(0)?, p);
         }
         Op::Page => {
-            let p = a.props(2)?;
-            core.page(now, a.str(1)?, p);
+            let p = a.props(1)?;
+            core.page(now, a.str(0)?, p);
         }
         Op::Identify => {
-            let t = a.props(2)?;
-            core.identify(now, a.opt_str(1)?, t);
+            let t = a.props(1)?;
+            core.identify(now, a.opt_str(0)?, t);
         }
-        Op::Alias => core.alias(now, a.str(1)?, a.opt_str(2)?),
+        Op::Alias => core.alias(now, a.str(0)?, a.opt_str(1)?),
         Op::Reset => core.reset(now),
         Op::Register => core.register(a.props(0)?),
         Op::Unregister => core.unregister(a.str(0)?),
         Op::RegisterRun => core.register_run(a.props(0)?),
         Op::Grant => core.grant(now),
         Op::Deny => core.deny(now),
-        Op::AppLaunch => core.app_launch(now, &LaunchOptions::from_json(&a.take(1))),
-        Op::AppShow => core.app_show(now, &LaunchOptions::from_json(&a.take(1))),
+        Op::AppLaunch => core.app_launch(now, &LaunchOptions::from_json(&a.take(0))),
+        Op::AppShow => core.app_show(now, &LaunchOptions::from_json(&a.take(0))),
         Op::AppHide => core.app_hide(now),
-        Op::PageShow => core.page_show(now, &PageView::from_json(&a.take(1))),
+        Op::PageShow => core.page_show(now, &PageView::from_json(&a.take(0))),
         Op::PageHide => core.page_hide(now),
-        Op::Tap => core.tap(now, &Tap::from_json(&a.take(1))),
-        Op::Exposure => core.exposure(now, ExposureEntry::list_from_json(&a.take(1))),
-        Op::Share => core.share(now, &ShareInput::from_json(&a.take(1))),
-        Op::SetNetwork => core.set_network(now, a.str(1)?),
+        Op::Tap => core.tap(now, &Tap::from_json(&a.take(0))),
+        Op::Exposure => core.exposure(now, ExposureEntry::list_from_json(&a.take(0))),
+        Op::Share => core.share(now, &ShareInput::from_json(&a.take(0))),
+        Op::SetNetwork => core.set_network(now, a.str(0)?),
         Op::Flush => core.flush(now),
         Op::Tick => core.tick(now),
         Op::Sent => {
             // Batch ids and statuses are small integers; anything out of range saturates.
-            let batch_id = a.number(1) as u32;
-            let status = a.number(2) as u16;
-            core.sent(now, batch_id, status, a.opt_number(3)?);
+            let batch_id = a.number(0) as u32;
+            let status = a.number(1) as u16;
+            core.sent(now, batch_id, status, a.opt_number(2)?);
         }
-        Op::PersistFailed => core.persist_failed(now, a.str(1)?),
+        Op::PersistFailed => core.persist_failed(now, a.str(0)?),
         Op::SharePath => return Ok(core.share_path(a.str(0)?, a.opt_str(1)?).into()),
         Op::Consent => return Ok(core.consent().as_str().into()),
         Op::AnonymousId => return Ok(core.anonymous_id().into()),
@@ -186,7 +221,9 @@ fn apply(core: &mut Core, op: Op, a: &mut Args) -> Result<Value, &'static str> {
 
 fn stats(core: &Core) -> Map<String, Value> {
     let s = core.stats();
-    [
+    let mut m = Map::new();
+    // Inserted one by one: collecting into the map sorts first (≈ 3 KB of wasm for sort code).
+    for (k, v) in [
         ("eventsQueued", s.events_queued),
         ("eventsDelivered", s.events_delivered),
         ("requests", s.requests),
@@ -196,16 +233,17 @@ fn stats(core: &Core) -> Map<String, Value> {
         ("queueLen", core.queue_len() as u64),
         ("queueBytes", core.queue_bytes() as u64),
         ("pendingLen", core.pending_len() as u64),
-    ]
-    .into_iter()
-    // Counters stay far below 2^53: exact as JS numbers.
-    .map(|(k, v)| (k.to_owned(), Value::from(v)))
-    .collect()
+    ] {
+        // Counters stay far below 2^53: exact as JS numbers.
+        m.insert(k.to_owned(), Value::from(v));
+    }
+    m
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     const NOW: f64 = 1_700_000_000_000.0;
     const CONFIG: &str = r#"{"writeKey":"wk","endpoint":"https://t.example.com/v1/batch"}"#;
@@ -215,19 +253,58 @@ mod tests {
         (core, Bodies::new())
     }
 
-    /// The reply's head (parsed) and tail.
-    fn run(core: &mut Core, bodies: &mut Bodies, op: Op, args: &str) -> (Vec<Value>, String) {
-        let n = Op::ALL.iter().position(|&o| o == op).unwrap() as u32;
-        let text = call(core, bodies, n, args).unwrap();
-        let (head, tail) = text.split_once('\n').unwrap();
-        let Value::Array(head) = serde_json::from_str(head).unwrap() else {
-            panic!("head is not an array: {head}");
-        };
-        (head, tail.to_owned())
+    fn number(op: Op) -> u32 {
+        Op::ALL.iter().position(|&o| o == op).unwrap() as u32
     }
 
-    fn of_type<'a>(head: &'a [Value], kind: &str) -> Vec<&'a Value> {
-        head[1..].iter().filter(|e| e["type"] == kind).collect()
+    /// A reply decoded as js-wrapper/src/core-adapter.mjs does: the result and the effects as
+    /// JSON objects (`persist` values sliced from the tail by UTF-16 length, `send` bodies
+    /// left out).
+    fn run(
+        core: &mut Core,
+        bodies: &mut Bodies,
+        op: Op,
+        now: f64,
+        args: &str,
+    ) -> (Value, Vec<Value>) {
+        let text = call(core, bodies, number(op), now, args).unwrap();
+        let (head, tail) = text.split_once('\n').unwrap();
+        let head: Vec<Value> = serde_json::from_str(head).unwrap();
+        let tail: Vec<u16> = tail.encode_utf16().collect();
+        let (mut i, mut at) = (1, 0);
+        let mut effects = Vec::new();
+        while i < head.len() {
+            let f = |k: usize| head[i + k].clone();
+            let (effect, fields) = match head[i].as_u64().unwrap() {
+                0 => {
+                    let end = at + f(2).as_u64().unwrap() as usize;
+                    let value = String::from_utf16(&tail[at..end]).unwrap();
+                    at = end;
+                    (json!({"type": "persist", "key": f(1), "value": value}), 2)
+                }
+                1 => (json!({"type": "remove", "key": f(1)}), 1),
+                2 => (
+                    json!({"type": "send", "batchId": f(1), "url": f(2), "headers": f(3),
+                           "events": f(4)}),
+                    4,
+                ),
+                3 => (json!({"type": "wakeAt", "at": f(1)}), 1),
+                4 => (json!({"type": "log", "level": f(1), "message": f(2)}), 2),
+                k => panic!("unknown effect kind {k}"),
+            };
+            effects.push(effect);
+            i += 1 + fields;
+        }
+        assert_eq!(
+            at,
+            tail.len(),
+            "the tail holds exactly the persisted values"
+        );
+        (head[0].clone(), effects)
+    }
+
+    fn of_type<'a>(effects: &'a [Value], kind: &str) -> Vec<&'a Value> {
+        effects.iter().filter(|e| e["type"] == kind).collect()
     }
 
     #[test]
@@ -239,119 +316,119 @@ mod tests {
         }
         assert_eq!(Op::ALL[0], Op::TakeEffects);
         assert_eq!(Op::ALL[1].name(), "track");
+        assert!(Op::Track.timed() && Op::Sent.timed());
+        assert!(!Op::Register.timed() && !Op::Stats.timed());
     }
 
     #[test]
     fn track_replies_with_the_persisted_event_in_the_tail() {
         let (mut core, mut bodies) = started(CONFIG);
-        let (head, _) = run(&mut core, &mut bodies, Op::TakeEffects, "[]");
-        assert_eq!(head[0], Value::Null);
-        let (head, tail) = run(
+        let (result, _) = run(&mut core, &mut bodies, Op::TakeEffects, f64::NAN, "[]");
+        assert_eq!(result, Value::Null);
+        let (result, effects) = run(
             &mut core,
             &mut bodies,
             Op::Track,
-            &format!(r#"[{},"checkout",{{"sku":"埋点🚀"}}]"#, NOW + 1.0),
+            NOW + 1.0,
+            r#"["checkout",{"sku":"埋点🚀"}]"#,
         );
-        assert_eq!(head[0], Value::Null, "an input has no result");
-        let persist = of_type(&head, "persist");
-        assert_eq!(persist.len(), 1, "{head:?}");
-        assert_eq!(
-            persist[0]["value"].as_u64(),
-            Some(tail.encode_utf16().count() as u64)
-        );
-        let event: Value = serde_json::from_str(&tail).unwrap();
+        assert_eq!(result, Value::Null, "an input has no result");
+        let persist = of_type(&effects, "persist");
+        assert_eq!(persist.len(), 1, "{effects:?}");
+        let event: Value = serde_json::from_str(persist[0]["value"].as_str().unwrap()).unwrap();
         assert_eq!(event["event"], "checkout");
         assert_eq!(event["properties"]["sku"], "埋点🚀");
+        let wake = of_type(&effects, "wakeAt");
+        assert!(
+            wake[0]["at"].as_f64().is_some_and(|at| at > NOW),
+            "{effects:?}"
+        );
     }
 
     #[test]
     fn queries_return_their_result_first() {
         let (mut core, mut bodies) = started(CONFIG);
-        let (head, _) = run(&mut core, &mut bodies, Op::Consent, "[]");
-        assert_eq!(head[0], "granted");
-        let (head, _) = run(&mut core, &mut bodies, Op::AnonymousId, "[]");
+        let mut query = |op, args| run(&mut core, &mut bodies, op, f64::NAN, args).0;
+        assert_eq!(query(Op::Consent, "[]"), "granted");
         assert!(
-            head[0].as_str().is_some_and(|id| id.len() == 36),
-            "{head:?}"
+            query(Op::AnonymousId, "[]")
+                .as_str()
+                .is_some_and(|id| id.len() == 36)
         );
-        let (head, _) = run(&mut core, &mut bodies, Op::UserId, "[]");
-        assert_eq!(head[0], Value::Null);
-        run(
-            &mut core,
-            &mut bodies,
-            Op::Identify,
-            &format!(r#"[{NOW},"u-1",null]"#),
+        assert_eq!(query(Op::UserId, "[]"), Value::Null);
+        assert_eq!(
+            query(Op::SharePath, r#"["pages/a?x=1",null]"#),
+            "pages/a?x=1"
         );
-        let (head, _) = run(&mut core, &mut bodies, Op::UserId, "[]");
-        assert_eq!(head[0], "u-1");
-        let (head, _) = run(
-            &mut core,
-            &mut bodies,
-            Op::SharePath,
-            r#"["pages/a?x=1",null]"#,
+        let stats = query(Op::Stats, "[]");
+        assert!(
+            stats["eventsQueued"].is_u64() && stats["queueLen"].is_u64(),
+            "{stats}"
         );
-        assert_eq!(head[0], "pages/a?x=1");
-        let (head, _) = run(&mut core, &mut bodies, Op::Stats, "[]");
-        assert!(head[0]["eventsQueued"].is_u64(), "{head:?}");
-        assert!(head[0]["queueLen"].is_u64(), "{head:?}");
+        run(&mut core, &mut bodies, Op::Identify, NOW, r#"["u-1",null]"#);
+        assert_eq!(run(&mut core, &mut bodies, Op::UserId, NOW, "[]").0, "u-1");
     }
 
     #[test]
     fn send_bodies_wait_in_order_and_sent_feeds_back() {
         let (mut core, mut bodies) = started(CONFIG);
-        run(
-            &mut core,
-            &mut bodies,
-            Op::Track,
-            &format!(r#"[{NOW},"a"]"#),
-        );
-        let (head, _) = run(
-            &mut core,
-            &mut bodies,
-            Op::Flush,
-            &format!("[{}]", NOW + 1.0),
-        );
-        let send = of_type(&head, "send");
-        assert_eq!(send.len(), 1, "{head:?}");
-        assert_eq!(send[0]["body"], Value::Null);
+        run(&mut core, &mut bodies, Op::Track, NOW, r#"["a"]"#);
+        let (_, effects) = run(&mut core, &mut bodies, Op::Flush, NOW + 1.0, "[]");
+        let send = of_type(&effects, "send");
+        assert_eq!(send.len(), 1, "{effects:?}");
+        assert_eq!(send[0]["events"], 1);
+        assert_eq!(send[0]["headers"]["Content-Encoding"], "gzip");
         assert_eq!(bodies.len(), 1);
         assert_eq!(bodies[0][..2], [0x1f, 0x8b], "gzip body");
-        let id = send[0]["batchId"].as_u64().unwrap();
-        let (head, _) = run(
-            &mut core,
-            &mut bodies,
-            Op::Sent,
-            &format!("[{},{id},200]", NOW + 2.0),
+        let args = format!("[{},200]", send[0]["batchId"]);
+        let (_, effects) = run(&mut core, &mut bodies, Op::Sent, NOW + 2.0, &args);
+        assert!(!of_type(&effects, "remove").is_empty(), "{effects:?}");
+        assert_eq!(
+            of_type(&effects, "wakeAt"),
+            [&json!({"type": "wakeAt", "at": null})]
         );
-        assert!(!of_type(&head, "remove").is_empty(), "{head:?}");
     }
 
     #[test]
     fn wrong_arguments_name_the_operation_and_touch_nothing() {
         let (mut core, mut bodies) = started(CONFIG);
-        run(&mut core, &mut bodies, Op::TakeEffects, "[]");
-        let track = Op::ALL.iter().position(|&o| o == Op::Track).unwrap() as u32;
-        for (args, message) in [
-            (r#"[1,"a",5]"#, "track: properties must be an object"),
-            (r#"[1,"a",[1]]"#, "track: properties must be an object"),
-            (r#"[1,7]"#, "track: expected a string"),
-            (r#"{}"#, "track: the arguments are not a JSON array"),
-            (r#"[1,"#, "track: the arguments are not a JSON array"),
+        run(&mut core, &mut bodies, Op::TakeEffects, NOW, "[]");
+        let track = number(Op::Track);
+        for (now, args, message) in [
+            (NOW, r#"["a",5]"#, "track: properties must be an object"),
+            (NOW, r#"["a",[1]]"#, "track: properties must be an object"),
+            (NOW, r#"[7]"#, "track: expected a string"),
+            (NOW, r#"{}"#, "track: the arguments are not a JSON array"),
+            (NOW, r#"["a","#, "track: the arguments are not a JSON array"),
+            (f64::NAN, r#"["a"]"#, "track: the host time is not a number"),
+            (
+                f64::INFINITY,
+                r#"["a"]"#,
+                "track: the host time is not a number",
+            ),
         ] {
             assert_eq!(
-                call(&mut core, &mut bodies, track, args),
+                call(&mut core, &mut bodies, track, now, args),
                 Err(message.into())
             );
         }
         assert_eq!(core.queue_len(), 0, "nothing was tracked");
+        let n = Op::ALL.len() as u32;
         assert_eq!(
-            call(&mut core, &mut bodies, Op::ALL.len() as u32, "[]"),
-            Err(format!("unknown operation {}", Op::ALL.len()))
+            call(&mut core, &mut bodies, n, NOW, "[]"),
+            Err(format!("unknown operation {n}"))
         );
-        // Every operation's error names it (core-adapter.test.mjs relies on it).
+        // Every error names its operation, and only timed ones need the time (the JS table is
+        // checked against this in js-wrapper/test/core-adapter.test.mjs).
         for (i, op) in Op::ALL.iter().enumerate() {
-            let e = call(&mut core, &mut bodies, i as u32, "{}").unwrap_err();
-            assert!(e.starts_with(&format!("{}: ", op.name())), "{e}");
+            let e = call(&mut core, &mut bodies, i as u32, NOW, "{}").unwrap_err();
+            assert_eq!(
+                e,
+                format!("{}: the arguments are not a JSON array", op.name())
+            );
+            let untimed = call(&mut core, &mut bodies, i as u32, f64::NAN, "[]");
+            let refused = Err(format!("{}: the host time is not a number", op.name()));
+            assert_eq!(untimed == refused, op.timed(), "{op:?}");
         }
     }
 
@@ -371,8 +448,10 @@ mod tests {
         let (mut core, mut bodies) = started(
             r#"{"writeKey":"wk","endpoint":"https://t.example.com/v1/batch","consentRequired":true}"#,
         );
-        let (head, _) = run(&mut core, &mut bodies, Op::Consent, "[]");
-        assert_eq!(head[0], "pending");
+        assert_eq!(
+            run(&mut core, &mut bodies, Op::Consent, NOW, "[]").0,
+            "pending"
+        );
         let core = start(
             &format!(r#"[{CONFIG},{NOW},{{"md_consent":"denied","md_x":5}}]"#),
             &[7; 32],

@@ -1,7 +1,7 @@
 /**
  * A small JS double of the wasm core with the bindings' contract (sdk-wasm/src/bindings.rs):
- * `new Maidian(JSON.stringify([config, now, stored]), entropy)`, `call(op, argsJson)` returning
- * the reply text (result, effects, persisted values), `body()`. The double itself (`FakeCore`)
+ * `new Maidian(JSON.stringify([config, now, stored]), entropy)`, `call(op, now, argsJson)`
+ * returning the reply text (result, effects, persisted values), `body()`. The double itself (`FakeCore`)
  * has one method per operation returning its effects; `Maidian` only speaks the text protocol
  * over it. It follows the effect shapes of sdk-wasm/src/core/effects.rs and writes messages the
  * collector accepts, but implements only the rules the wrapper tests need (no dwell, no
@@ -10,7 +10,7 @@
  * Test hooks: `Maidian.instances` (every `FakeCore` made), `Maidian.throwOn` (an input name that
  * throws, to test that the host app survives an SDK failure).
  */
-import { OPS } from '../../../js-wrapper/src/core-adapter.mjs';
+import { OPS, UNTIMED } from '../../../js-wrapper/src/core-adapter.mjs';
 import { TextEncoder } from '../../../js-wrapper/src/text-codec.mjs';
 
 const encoder = new TextEncoder();
@@ -25,25 +25,30 @@ export class Maidian {
     this.bodies = [];
   }
 
-  call(op, args) {
+  call(op, now, args) {
     const name = OPS[op];
     // As the bindings: `null` (the host's `undefined` after JSON) is an absent argument.
-    const result = this.core[name](...JSON.parse(args).map((a) => a ?? undefined));
+    const list = JSON.parse(args).map((a) => a ?? undefined);
+    const result = UNTIMED.has(name) ? this.core[name](...list) : this.core[name](now, ...list);
     const query = QUERIES.has(name);
-    const effects = query ? [] : result;
+    const head = [query ? (result ?? null) : null];
     let tail = '';
-    const head = effects.map((e) => {
+    for (const e of query ? [] : result) {
       if (e.type === 'persist') {
+        head.push(0, e.key, e.value.length);
         tail += e.value;
-        return { ...e, value: e.value.length };
-      }
-      if (e.type === 'send') {
+      } else if (e.type === 'remove') {
+        head.push(1, e.key);
+      } else if (e.type === 'send') {
+        head.push(2, e.batchId, e.url, e.headers, e.events);
         this.bodies.push(e.body);
-        return { ...e, body: null };
+      } else if (e.type === 'wakeAt') {
+        head.push(3, e.at);
+      } else {
+        head.push(4, e.level, e.message);
       }
-      return e;
-    });
-    return `${JSON.stringify([query ? (result ?? null) : null, ...head])}\n${tail}`;
+    }
+    return `${JSON.stringify(head)}\n${tail}`;
   }
 
   body() {
