@@ -7,7 +7,9 @@
  *   the order of `Op::ALL` in sdk-wasm/src/bindings/ops.rs) at host time `now` with its other
  *   arguments, and returns the reply text: one line of JSON, the flat list
  *   `[result, kind, ...fields, kind, ...fields]` of the result and the effects, a newline, then
- *   the values of the `persist` effects verbatim (sdk-wasm/src/bindings/wire.rs has the table);
+ *   the values of the `persist` effects verbatim (sdk-wasm/src/bindings/wire.rs has the table),
+ *   or `!message` for an error (thrown here as an `Error`; a core that could not start answers
+ *   every call so, the first being `takeEffects` right after `new`);
  * - `m.body()` returns the `Uint8Array` body of the oldest `send` effect not fetched yet.
  *
  * Every operation's effects (sdk-wasm/src/core/effects.rs), and the start-up ones taken right
@@ -71,13 +73,14 @@ export const UNTIMED = new Set([
 /**
  * Decodes a reply text of `Maidian#call`: appends its effects to `effects` as the objects of
  * sdk-wasm/src/core/effects.rs (`persist` values sliced from the tail, `send` bodies fetched
- * with `body()`) and returns its result.
+ * with `body()`) and returns its result; throws the error of an error reply.
  * @param {{body(): Uint8Array}} m
  * @param {string} text
  * @param {object[]} effects
  * @returns {any}
  */
 export function decode(m, text, effects) {
+  if (text.charCodeAt(0) === 33) throw new Error(text.slice(1)); // `!message`
   const nl = text.indexOf('\n');
   const h = JSON.parse(text.slice(0, nl));
   let at = nl + 1;

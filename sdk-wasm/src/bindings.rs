@@ -10,17 +10,20 @@
 //!   camelCase configuration object with `writeKey` and `endpoint`; host time in ms since the
 //!   epoch; `{key: value}` of every storage entry whose key starts with the storage prefix,
 //!   default `md_`), `entropy` at least 16 (better 32) bytes from the platform's cryptographic
-//!   random source. Call operation `takeEffects` right after: reloaded events are sent at once.
+//!   random source. Call operation `takeEffects` right after: reloaded events are sent at once,
+//!   and a core that could not start (invalid config, too few random bytes) answers it, like
+//!   every call, with its error.
 //! - `call(op, now, args)`: operation number `op` ([`ops::Op`]: `track`, `flush`, `sent`,
 //!   `consent`, …) at host time `now` (a number; ignored by the operations that take none) with
 //!   the JSON text of the array of its other arguments. Returns the reply text: the operation's
 //!   result, then the effects the core produced, in order ([`wire`] has the format; the host
-//!   executes them synchronously for storage). Wrong arguments throw an `Error` naming the
-//!   operation, before the core is touched.
+//!   executes them synchronously for storage). Wrong arguments give an error reply naming the
+//!   operation (the host throws it as an `Error`), before the core is touched.
 //! - `body()`: the request body (`Uint8Array`) of the oldest `send` effect of a reply whose body
 //!   was not fetched yet.
 //!
-//! No 64-bit integer crosses: times and counters are JSON numbers, batch ids `u32`.
+//! No 64-bit integer crosses: times and counters are JSON numbers, batch ids `u32`. No JS
+//! object crosses either (errors are replies too): the glue needs no heap of JS values.
 //!
 //! ## Why one entry point, JSON text in, text out
 //! Every `#[wasm_bindgen]` method is its own wasm export with its own inlined argument
@@ -51,26 +54,31 @@ pub fn version() -> String {
 /// One SDK instance (normally one per app).
 #[wasm_bindgen]
 pub struct Maidian {
-    core: Core,
+    /// The core, or why it could not start (then every call answers with that error).
+    core: Result<Core, String>,
     bodies: wire::Bodies,
 }
 
 #[wasm_bindgen]
 impl Maidian {
-    /// Starts the core: `args` is the JSON text of `[config, now, stored]` (module doc).
+    /// Starts the core: `args` is the JSON text of `[config, now, stored]` (module doc). An
+    /// invalid config does not throw here: every `call` then replies with the error.
     #[wasm_bindgen(constructor)]
-    pub fn new(args: &str, entropy: &[u8]) -> Result<Maidian, JsError> {
-        let core = ops::start(args, entropy).map_err(|e| JsError::new(&e))?;
-        Ok(Maidian {
-            core,
+    pub fn new(args: &str, entropy: &[u8]) -> Maidian {
+        Maidian {
+            core: ops::start(args, entropy),
             bodies: wire::Bodies::new(),
-        })
+        }
     }
 
     /// Operation number `op` at host time `now` with the JSON text of its other arguments;
-    /// returns the reply text (its result and the effects produced: module doc).
-    pub fn call(&mut self, op: u32, now: f64, args: &str) -> Result<String, JsError> {
-        ops::call(&mut self.core, &mut self.bodies, op, now, args).map_err(|e| JsError::new(&e))
+    /// returns the reply text (its result and the effects produced, or an error: module doc).
+    pub fn call(&mut self, op: u32, now: f64, args: &str) -> String {
+        let reply = match &mut self.core {
+            Ok(core) => ops::call(core, &mut self.bodies, op, now, args),
+            Err(e) => Err(e.clone()),
+        };
+        reply.unwrap_or_else(|e| wire::error(&e))
     }
 
     /// The body of the oldest `send` effect not fetched yet (empty if there is none).

@@ -8,7 +8,7 @@
 //! `JSON.stringify` from JS values, the host time a JS number; the reply is decoded as
 //! js-wrapper/src/core-adapter.mjs does: `JSON.parse` of the head, `persist` values sliced from
 //! the tail by UTF-16 lengths with JS's own `String#slice` (non-ASCII and astral text
-//! included), bodies as `Uint8Array` from `body()`, errors as JS `Error`s. No `BigInt`
+//! included), bodies as `Uint8Array` from `body()`, errors as `!message` replies. No `BigInt`
 //! anywhere, `wakeAt {at: null}` a real `null`, and the round trips through the operations
 //! (send outcome feedback, consent).
 //!
@@ -58,11 +58,9 @@ struct Sdk(JsValue);
 
 impl Sdk {
     /// `new Maidian(JSON.stringify([config, now, stored]), entropy)` from JS.
-    fn start(config: &str, stored: JsValue) -> Result<Sdk, JsValue> {
+    fn start(config: &str, stored: JsValue) -> Sdk {
         // The class, reached from an instance (JS code has it as the glue's export).
-        let probe: JsValue = Maidian::new(&format!("[{CONFIG},0,null]"), &ENTROPY)
-            .map_err(JsValue::from)?
-            .into();
+        let probe: JsValue = Maidian::new(&format!("[{CONFIG},0,null]"), &ENTROPY).into();
         let class: Function = get(&probe, "constructor").unchecked_into();
         let args: Array = [
             stringify(&[js(config), NOW.into(), stored]),
@@ -70,25 +68,33 @@ impl Sdk {
         ]
         .into_iter()
         .collect();
-        Reflect::construct(&class, &args).map(Sdk)
+        Sdk(Reflect::construct(&class, &args).expect("new Maidian never throws"))
     }
 
     fn granted() -> Sdk {
-        Sdk::start(CONFIG, JsValue::UNDEFINED).expect("start")
+        Sdk::start(CONFIG, JsValue::UNDEFINED)
     }
 
     fn method(&self, name: &str) -> Function {
         get(&self.0, name).unchecked_into()
     }
 
-    /// `m.call(op, now, JSON.stringify(args))`, decoded: `(result, effects)`.
-    fn call(&self, op: Op, now: f64, args: &[JsValue]) -> Result<(JsValue, Vec<JsValue>), JsValue> {
+    /// `m.call(op, now, JSON.stringify(args))`, decoded: `(result, effects)`, or the message
+    /// of an error reply (`!message`).
+    fn call(&self, op: Op, now: f64, args: &[JsValue]) -> Result<(JsValue, Vec<JsValue>), String> {
         let n = Op::ALL.iter().position(|&o| o == op).expect("op") as u32;
         let call: Array = [JsValue::from(n), now.into(), stringify(args)]
             .into_iter()
             .collect();
-        let text = self.method("call").apply(&self.0, &call)?;
-        Ok(self.decode(text.unchecked_into()))
+        let text: JsString = self
+            .method("call")
+            .apply(&self.0, &call)
+            .expect("call never throws")
+            .unchecked_into();
+        match String::from(&text).strip_prefix('!') {
+            Some(message) => Err(message.to_owned()),
+            None => Ok(self.decode(text)),
+        }
     }
 
     fn input(&self, op: Op, now: f64, args: &[JsValue]) -> Vec<JsValue> {
@@ -242,8 +248,7 @@ fn lone_surrogates_cross_as_replacement_characters() {
     let m = Sdk::start(
         r#"{"writeKey":"wk","endpoint":"https://t.example.com/v1/batch","consentRequired":true}"#,
         JsValue::UNDEFINED,
-    )
-    .expect("start");
+    );
     // A JS string with unpaired surrogates, as JS code can make one.
     let s = JsString::from_char_code(&[0x61, 0xD800, 0x62, 0xDC00]);
     let back = m.query(Op::SharePath, &[s.into(), JsValue::UNDEFINED]);
@@ -262,14 +267,16 @@ fn properties_may_be_undefined_or_null_but_not_a_scalar() {
         let e = m
             .call(Op::Track, NOW, &["c".into(), props])
             .expect_err("a scalar is refused");
-        assert!(e.is_instance_of::<js_sys::Error>(), "{e:?}");
-        assert_eq!(string(&e, "message"), "track: properties must be an object");
+        assert_eq!(e, "track: properties must be an object");
     }
-    let e = Sdk::start(r#"{"endpoint":"https://t"}"#, JsValue::NULL)
-        .err()
-        .expect("writeKey is required");
-    assert!(e.is_instance_of::<js_sys::Error>(), "{e:?}");
-    assert!(string(&e, "message").contains("writeKey"), "{e:?}");
+    // A core that could not start answers every call with why.
+    let m = Sdk::start(r#"{"endpoint":"https://t"}"#, JsValue::NULL);
+    for op in [Op::TakeEffects, Op::Track, Op::Consent] {
+        let e = m
+            .call(op, NOW, &["x".into()])
+            .expect_err("writeKey is required");
+        assert!(e.contains("writeKey"), "{e}");
+    }
 }
 
 #[wasm_bindgen_test]
@@ -331,7 +338,7 @@ fn stored_events_are_reloaded_and_sent() {
     for p in of_type(&list, "persist") {
         Reflect::set(&stored, &get(p, "key"), &get(p, "value")).expect("set");
     }
-    let again = Sdk::start(CONFIG, stored.into()).expect("start");
+    let again = Sdk::start(CONFIG, stored.into());
     let list = again.input(Op::TakeEffects, f64::NAN, &[]);
     let sends = of_type(&list, "send");
     assert_eq!(sends.len(), 1, "reloaded events are sent at once: {list:?}");
@@ -343,8 +350,7 @@ fn consent_pending_grant_and_deny() {
     let m = Sdk::start(
         r#"{"writeKey":"wk","endpoint":"https://t.example.com/v1/batch","consentRequired":true}"#,
         JsValue::UNDEFINED,
-    )
-    .expect("start");
+    );
     let list = m.input(Op::TakeEffects, f64::NAN, &[]);
     assert!(
         of_type(&list, "persist").is_empty(),

@@ -3,6 +3,7 @@
 //! host decodes (js-wrapper/src/core-adapter.mjs, `decode`).
 //!
 //! ## Reply
+//! `!message` for an error (the host throws `new Error(message)`); otherwise
 //! `HEAD '\n' TAIL`. `HEAD` is one line of JSON (the JSON writer escapes every control
 //! character, so it has no raw newline): a flat array `[result, kind, fields…, kind, fields…]`
 //! of the operation's result (`null` for inputs) followed by the effects of
@@ -159,6 +160,14 @@ pub fn utf16_len(s: &str) -> usize {
     s.bytes()
         .map(|b| usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0))
         .sum()
+}
+
+/// The error reply: `!` and the message (module doc).
+pub fn error(message: &str) -> String {
+    let mut out = String::with_capacity(message.len() + 1);
+    out.push('!');
+    out.push_str(message);
+    out
 }
 
 /// The effect kinds of a reply head (module doc).
