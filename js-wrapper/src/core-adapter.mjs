@@ -21,54 +21,21 @@
  * The operations of `Maidian#call`, by number (sdk-wasm/src/bindings/ops.rs, `Op::ALL`: same
  * names, same order; test/core-adapter.test.mjs checks it against the built wasm). Their JS
  * methods take the host time first unless listed in `UNTIMED`; the last six are queries with a
- * result.
+ * result. (Space-separated words: the shortest form in the minified bundle.)
  */
-export const OPS = [
-  'takeEffects',
-  'track',
-  'page',
-  'identify',
-  'alias',
-  'reset',
-  'register',
-  'unregister',
-  'registerRun',
-  'grant',
-  'deny',
-  'appLaunch',
-  'appShow',
-  'appHide',
-  'pageShow',
-  'pageHide',
-  'tap',
-  'exposure',
-  'share',
-  'setNetwork',
-  'flush',
-  'tick',
-  'sent',
-  'persistFailed',
-  'sharePath',
-  'consent',
-  'anonymousId',
-  'userId',
-  'sessionId',
-  'stats',
-];
+export const OPS = (
+  'takeEffects track page identify alias reset register unregister registerRun grant deny ' +
+  'appLaunch appShow appHide pageShow pageHide tap exposure share setNetwork flush tick sent ' +
+  'persistFailed sharePath consent anonymousId userId sessionId stats'
+).split(' ');
 
 /** The operations without a host time (`Op::timed` in sdk-wasm/src/bindings/ops.rs). */
-export const UNTIMED = new Set([
-  'takeEffects',
-  'register',
-  'unregister',
-  'registerRun',
-  'sharePath',
-  'consent',
-  'anonymousId',
-  'userId',
-  'sessionId',
-  'stats',
-]);
+export const UNTIMED = new Set(
+  (
+    'takeEffects register unregister registerRun ' +
+    'sharePath consent anonymousId userId sessionId stats'
+  ).split(' '),
+);
 
 /**
  * Decodes a reply text of `Maidian#call`: appends its effects to `effects` as the objects of
