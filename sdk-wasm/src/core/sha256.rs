@@ -62,9 +62,12 @@ pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     let mut total: u64 = 0;
     for part in parts {
         total += part.len() as u64;
-        for &b in *part {
-            buf[fill] = b;
-            fill += 1;
+        let mut rest: &[u8] = part;
+        while !rest.is_empty() {
+            let n = rest.len().min(64 - fill);
+            buf[fill..fill + n].copy_from_slice(&rest[..n]);
+            fill += n;
+            rest = &rest[n..];
             if fill == 64 {
                 compress(&mut h, &buf);
                 fill = 0;
