@@ -27,8 +27,6 @@ const MIN_MATCH: usize = 4;
 /// Farthest match distance (RFC 1951 window).
 const WINDOW: usize = 32 * 1024;
 const HASH_BITS: u32 = 14;
-/// A match this long ends the search (zlib's `nice_length`).
-const NICE: usize = 258;
 /// Positions of a match (after its first) inserted into the hash chains.
 const INSERT_LIMIT: usize = 4;
 
@@ -246,7 +244,9 @@ impl Deflater {
             let mut best_dist = 0;
             if i + MIN_MATCH <= end {
                 let max = MAX_MATCH.min(end - i);
-                let mut cand = head[hash(data, i)];
+                let h = hash(data, i);
+                let first = head[h];
+                let mut cand = first;
                 let mut tries = chain;
                 while cand > base && tries > 0 {
                     let j = (cand - base - 1) as usize;
@@ -260,7 +260,7 @@ impl Deflater {
                         if l > best_len {
                             best_len = l;
                             best_dist = dist;
-                            if l >= NICE.min(max) {
+                            if l == max {
                                 break;
                             }
                         }
@@ -272,7 +272,9 @@ impl Deflater {
                     cand = next;
                     tries -= 1;
                 }
-                insert(head, prev, i);
+                // Insert `i` (its hash is known).
+                prev[i & mask] = first;
+                head[h] = base + i as u32 + 1;
             }
             if best_len >= MIN_MATCH {
                 b.put(codes.len[best_len - 3]);
