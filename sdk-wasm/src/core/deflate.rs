@@ -18,7 +18,7 @@
 //! the next instead of allocating and zeroing them per batch: positions are stored offset by a
 //! running base, so entries left by earlier calls are recognised as stale without clearing.
 //! The fixed Huffman codes are looked up bit-reversed and merged with their extra bits
-//! (tables built at first use), and the bit writer flushes 32 bits at a time.
+//! (tables built at the first call), and the bit writer flushes 32 bits at a time.
 
 /// Longest match (RFC 1951).
 const MAX_MATCH: usize = 258;
@@ -30,11 +30,12 @@ const HASH_BITS: u32 = 14;
 /// Positions of a match (after its first) inserted into the hash chains.
 const INSERT_LIMIT: usize = 4;
 
-/// A run of bits for the LSB-first writer: the bits in the low 32, their count above.
-type Code = u64;
+/// A run of at most 24 bits for the LSB-first writer: the bits in the low 24, their count in
+/// the high 8.
+type Code = u32;
 
 fn code(bits: u32, len: u32) -> Code {
-    u64::from(bits) | u64::from(len) << 32
+    bits | len << 24
 }
 
 /// Fixed-Huffman codes (RFC 1951 §3.2.6), bit-reversed for the LSB-first writer.
@@ -97,9 +98,8 @@ fn distance_code(dist: u32) -> (u32, u32, u32) {
     )
 }
 
-fn codes() -> &'static Codes {
-    static CODES: std::sync::OnceLock<Codes> = std::sync::OnceLock::new();
-    CODES.get_or_init(|| {
+impl Codes {
+    fn new() -> Self {
         let mut c = Codes {
             lit: [0; 256],
             len: [0; 256],
@@ -118,7 +118,7 @@ fn codes() -> &'static Codes {
             *e = rev(i as u32, 5) as u8;
         }
         c
-    })
+    }
 }
 
 /// LSB-first bit writer.
@@ -129,11 +129,11 @@ struct Bits<'a> {
 }
 
 impl Bits<'_> {
-    /// Appends `c`'s bits (at most 32).
+    /// Appends `c`'s bits.
     #[inline]
     fn put(&mut self, c: Code) {
-        self.acc |= (c & 0xffff_ffff) << self.n;
-        self.n += (c >> 32) as u32;
+        self.acc |= u64::from(c & 0xff_ffff) << self.n;
+        self.n += c >> 24;
         if self.n >= 32 {
             self.out.extend_from_slice(&(self.acc as u32).to_le_bytes());
             self.acc >>= 32;
@@ -190,6 +190,9 @@ pub struct Deflater {
     prev: Vec<u32>,
     /// Stored positions at or below this belong to earlier calls.
     base: u32,
+    /// Built at the first call (a table in the struct rather than a `static`: a `OnceLock`
+    /// of its own cost ≈ 700 B of wasm).
+    codes: Option<Box<Codes>>,
 }
 
 impl core::fmt::Debug for Deflater {
@@ -229,7 +232,7 @@ impl Deflater {
         let prev = &mut self.prev[..];
         let ring = prev.len();
         let mask = ring - 1;
-        let codes = codes();
+        let codes = self.codes.get_or_insert_with(|| Box::new(Codes::new()));
         out.reserve(end / 8 + 16);
         let mut b = Bits { out, acc: 0, n: 0 };
         b.put(code(0b011, 3)); // BFINAL = 1, BTYPE = 01 (fixed Huffman)
@@ -389,7 +392,7 @@ mod tests {
             assert_eq!(distance_code(dist), want, "distance {dist}");
         }
         // Fixed codes (RFC 1951 §3.2.6), sent most-significant bit first.
-        let c = codes();
+        let c = Codes::new();
         assert_eq!(c.lit[0], code(rev(0b0011_0000, 8), 8));
         assert_eq!(c.lit[255], code(rev(0b1_1111_1111, 9), 9));
         // Length 3 is symbol 257 (7-bit code 0000001); 258 is symbol 285 (11000101).

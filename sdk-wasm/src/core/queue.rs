@@ -16,6 +16,7 @@
 //! dedups what was already delivered.
 
 use std::collections::VecDeque;
+use std::fmt::Write as _;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum St {
@@ -59,26 +60,13 @@ pub struct Queue {
     stored_bytes: usize,
 }
 
-/// The storage key of chunk `seq`: `{prefix}q{seq}` (written digit by digit: `format!` was
-/// ≈ 500 instructions per key, two keys per event).
+/// The storage key of chunk `seq`: `{prefix}q{seq}` (`format!` was ≈ 500 instructions per
+/// key, two keys per event; `write!` into a sized buffer is less than half).
 fn chunk_key(prefix: &str, seq: u64) -> String {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut n = seq;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let mut key = String::with_capacity(prefix.len() + 1 + digits.len() - at);
+    let mut key = String::with_capacity(prefix.len() + 21);
     key.push_str(prefix);
     key.push('q');
-    for &d in &digits[at..] {
-        key.push(char::from(d));
-    }
+    let _ = write!(key, "{seq}");
     key
 }
 
