@@ -100,52 +100,27 @@ impl Ids {
 
     /// A fresh UUID v4 in its 36-character lower-case text form.
     pub fn uuid(&mut self) -> String {
-        self.uuid_text().as_str().to_owned()
-    }
-
-    /// A fresh UUID v4 as text on the stack (no allocation: the core writes it straight into
-    /// the event's JSON).
-    pub fn uuid_text(&mut self) -> UuidText {
         let b: [u8; 16] = self.take();
-        UuidText::new(&b)
-    }
-}
-
-/// The 36-character lower-case text of a UUID v4.
-#[derive(Clone, Copy)]
-pub struct UuidText([u8; 36]);
-
-impl UuidText {
-    /// The UUID v4 text of 16 random bytes (version and variant bits set).
-    pub fn new(random: &[u8; 16]) -> Self {
-        const D: &[u8; 16] = b"0123456789abcdef";
-        let mut b = *random;
-        b[6] = (b[6] & 0x0f) | 0x40;
-        b[8] = (b[8] & 0x3f) | 0x80;
-        let mut s = [b'-'; 36];
-        let mut at = 0;
-        for (i, x) in b.iter().enumerate() {
-            if matches!(i, 4 | 6 | 8 | 10) {
-                at += 1; // the '-' already there
-            }
-            s[at] = D[usize::from(x >> 4)];
-            s[at + 1] = D[usize::from(x & 15)];
-            at += 2;
-        }
-        Self(s)
-    }
-
-    /// The text (always ASCII hex digits and dashes).
-    pub fn as_str(&self) -> &str {
-        core::str::from_utf8(&self.0).unwrap_or_default()
+        uuid_text(&b)
     }
 }
 
 /// The UUID v4 text of 16 random bytes (version and variant bits set).
 pub fn uuid_text(random: &[u8]) -> String {
+    const D: &[u8; 16] = b"0123456789abcdef";
     let mut b = [0u8; 16];
     b.copy_from_slice(&random[..16]);
-    UuidText::new(&b).as_str().to_owned()
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let mut s = String::with_capacity(36);
+    for (i, x) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            s.push('-');
+        }
+        s.push(char::from(D[usize::from(x >> 4)]));
+        s.push(char::from(D[usize::from(x & 15)]));
+    }
+    s
 }
 
 #[cfg(test)]

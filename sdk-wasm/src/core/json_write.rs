@@ -12,62 +12,19 @@
 use std::fmt::Write as _;
 
 use maidian_protocol::message::{
-    App, Campaign, Context, Device, Library, Message, MessageType, MiniProgram, Network, Os, Page,
-    Screen, Share,
+    App, Campaign, Context, Device, Library, Message, MiniProgram, Network, Os, Page, Screen, Share,
 };
 use serde_json::{Map, Number, Value};
 
 /// The JSON text of `m` (what `serde_json::to_string(m)` returns).
 pub fn message(m: &Message) -> String {
-    write_message(&Fields::of(m), ContextPart::Value(&m.context))
+    write_message(m, None)
 }
 
 /// The JSON text of `m` with `context` (from [`context_text`]; empty: no context) in place of
 /// `m.context`.
 pub fn message_with_context(m: &Message, context: &str) -> String {
-    event(&Fields::of(m), context)
-}
-
-/// The JSON text of the message made of `f` and `context` (from [`context_text`]; empty: no
-/// context): what [`message_with_context`] writes for the equal [`Message`], without building
-/// one (the core writes its events from borrowed state: the owned strings of a `Message`
-/// were an allocation and a free each per event).
-pub fn event(f: &Fields<'_>, context: &str) -> String {
-    write_message(f, ContextPart::Text(context))
-}
-
-/// A message's fields other than its context, borrowed. Field meanings as in [`Message`].
-pub struct Fields<'a> {
-    pub message_id: &'a str,
-    pub kind: MessageType,
-    pub event: Option<&'a str>,
-    pub name: Option<&'a str>,
-    pub anonymous_id: Option<&'a str>,
-    pub user_id: Option<&'a str>,
-    pub previous_id: Option<&'a str>,
-    pub group_id: Option<&'a str>,
-    pub timestamp: &'a str,
-    pub properties: &'a Map<String, Value>,
-    pub traits: &'a Map<String, Value>,
-}
-
-impl<'a> Fields<'a> {
-    /// The fields of `m`.
-    pub fn of(m: &'a Message) -> Self {
-        Self {
-            message_id: &m.message_id,
-            kind: m.kind,
-            event: m.event.as_deref(),
-            name: m.name.as_deref(),
-            anonymous_id: m.anonymous_id.as_deref(),
-            user_id: m.user_id.as_deref(),
-            previous_id: m.previous_id.as_deref(),
-            group_id: m.group_id.as_deref(),
-            timestamp: &m.timestamp,
-            properties: &m.properties,
-            traits: &m.traits,
-        }
-    }
+    write_message(m, Some(context))
 }
 
 /// `c` as JSON text, or the empty string when `c` is empty (a message then has no `context`).
@@ -79,40 +36,32 @@ pub fn context_text(c: &Context) -> String {
     out
 }
 
-/// Where a message's context comes from.
-enum ContextPart<'a> {
-    /// Already written (empty: no context).
-    Text(&'a str),
-    /// To write (skipped when empty).
-    Value(&'a Context),
-}
-
-fn write_message(m: &Fields<'_>, context_part: ContextPart<'_>) -> String {
+fn write_message(m: &Message, context_json: Option<&str>) -> String {
     let mut out = String::with_capacity(1024);
     let mut o = Obj::new(&mut out);
-    o.str("messageId", m.message_id);
+    o.str("messageId", &m.message_id);
     o.str("type", m.kind.as_str());
-    o.opt_str("event", m.event);
-    o.opt_str("name", m.name);
-    o.opt_str("anonymousId", m.anonymous_id);
-    o.opt_str("userId", m.user_id);
-    o.opt_str("previousId", m.previous_id);
-    o.opt_str("groupId", m.group_id);
-    o.str("timestamp", m.timestamp);
-    match context_part {
-        ContextPart::Text("") => {}
-        ContextPart::Text(text) => o.key("context").push_str(text),
-        ContextPart::Value(c) => {
-            if !c.is_empty() {
-                context(o.key("context"), c);
+    o.opt_str("event", m.event.as_deref());
+    o.opt_str("name", m.name.as_deref());
+    o.opt_str("anonymousId", m.anonymous_id.as_deref());
+    o.opt_str("userId", m.user_id.as_deref());
+    o.opt_str("previousId", m.previous_id.as_deref());
+    o.opt_str("groupId", m.group_id.as_deref());
+    o.str("timestamp", &m.timestamp);
+    match context_json {
+        Some("") => {}
+        Some(text) => o.key("context").push_str(text),
+        None => {
+            if !m.context.is_empty() {
+                context(o.key("context"), &m.context);
             }
         }
     }
     if !m.properties.is_empty() {
-        object(o.key("properties"), m.properties);
+        object(o.key("properties"), &m.properties);
     }
     if !m.traits.is_empty() {
-        object(o.key("traits"), m.traits);
+        object(o.key("traits"), &m.traits);
     }
     o.end();
     out
@@ -586,7 +535,6 @@ mod tests {
                 ..m.clone()
             };
             assert_eq!(message_with_context(&bare, &ctx), serde);
-            assert_eq!(event(&Fields::of(&m), &ctx), serde);
         }
     }
 }

@@ -395,10 +395,9 @@ impl Core {
         c
     }
 
-    /// Brings `self.context_cache` up to date for an event at `ts`: the JSON text of
-    /// `self.context(ts)` (empty when the context is empty), rebuilt only when one of its
-    /// inputs changed since the last event.
-    fn refresh_context(&mut self, ts: i64) {
+    /// The JSON text of `self.context(ts)` (empty when the context is empty), rebuilt only when
+    /// one of its inputs changed since the last event.
+    fn cached_context(&mut self, ts: i64) -> &str {
         let first_day = self.state.first_day == Some(local_day(ts, self.cfg.timezone_offset_min));
         let fresh = self.context_cache.as_ref().is_some_and(|(k, _)| {
             k.scene == self.scene
@@ -424,12 +423,11 @@ impl Core {
             let text = json_write::context_text(&self.context(ts));
             self.context_cache = Some((key, text));
         }
+        let text = self.context_cache.as_ref().map_or("", |(_, t)| t.as_str());
         // Every test checks the cache against a fresh build on every event.
         #[cfg(test)]
-        assert_eq!(
-            self.context_cache.as_ref().map_or("", |(_, t)| t.as_str()),
-            json_write::context_text(&self.context(ts))
-        );
+        assert_eq!(text, json_write::context_text(&self.context(ts)));
+        text
     }
 
     /// Builds one message and routes it: pending buffer, or the current chunk group.
@@ -480,46 +478,32 @@ impl Core {
         let mut traits = traits;
         redact::apply(&self.cfg.redact, &self.cfg.hash_salt, &mut properties);
         redact::apply(&self.cfg.redact, &self.cfg.hash_salt, &mut traits);
+        let msg = Message {
+            message_id: self.ids.uuid(),
+            kind,
+            event: (kind == MessageType::Track).then(|| name.to_owned()),
+            name: (kind == MessageType::Page).then(|| name.to_owned()),
+            anonymous_id: self.state.anonymous_id.clone(),
+            user_id: self.state.user_id.clone(),
+            previous_id,
+            group_id: None,
+            timestamp: format_rfc3339_millis(ts),
+            // Pending messages keep their context (they are written at grant); others take the
+            // cached text below.
+            context: if self.consent == Consent::Pending {
+                self.context(ts)
+            } else {
+                Context::default()
+            },
+            properties,
+            traits,
+        };
         if self.consent == Consent::Pending {
-            // Pending messages keep their context (they are written at grant).
-            let msg = Message {
-                message_id: self.ids.uuid(),
-                kind,
-                event: (kind == MessageType::Track).then(|| name.to_owned()),
-                name: (kind == MessageType::Page).then(|| name.to_owned()),
-                anonymous_id: self.state.anonymous_id.clone(),
-                user_id: self.state.user_id.clone(),
-                previous_id,
-                group_id: None,
-                timestamp: format_rfc3339_millis(ts),
-                context: self.context(ts),
-                properties,
-                traits,
-            };
             let max = self.cfg.max_pending_events as usize;
             self.state.dropped.pending_overflow += self.pending.push(msg, max);
             return;
         }
-        // Others are written from borrowed state with the cached context text.
-        let message_id = self.ids.uuid_text();
-        let timestamp = format_rfc3339_millis(ts);
-        self.refresh_context(ts);
-        let json = json_write::event(
-            &json_write::Fields {
-                message_id: message_id.as_str(),
-                kind,
-                event: (kind == MessageType::Track).then_some(name),
-                name: (kind == MessageType::Page).then_some(name),
-                anonymous_id: self.state.anonymous_id.as_deref(),
-                user_id: self.state.user_id.as_deref(),
-                previous_id: previous_id.as_deref(),
-                group_id: None,
-                timestamp: &timestamp,
-                properties: &properties,
-                traits: &traits,
-            },
-            self.context_cache.as_ref().map_or("", |(_, t)| t.as_str()),
-        );
+        let json = json_write::message_with_context(&msg, self.cached_context(ts));
         self.enqueue_json(json);
     }
 

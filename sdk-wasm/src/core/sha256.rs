@@ -21,22 +21,7 @@ const H0: [u32; 8] = [
     0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 ];
 
-/// One SHA-256 round on working variables named in their current roles (the eight roles rotate
-/// by renaming in [`compress`] instead of moving eight values per round).
-macro_rules! round {
-    ($a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident, $kw:expr) => {
-        let t1 = $h
-            .wrapping_add($e.rotate_right(6) ^ $e.rotate_right(11) ^ $e.rotate_right(25))
-            .wrapping_add($g ^ ($e & ($f ^ $g)))
-            .wrapping_add($kw);
-        let t2 = ($a.rotate_right(2) ^ $a.rotate_right(13) ^ $a.rotate_right(22))
-            .wrapping_add(($a & $b) | ($c & ($a | $b)));
-        $d = $d.wrapping_add(t1);
-        $h = t1.wrapping_add(t2);
-    };
-}
-
-fn compress(h: &mut [u32; 8], block: &[u8; 64]) {
+fn compress(h: &mut [u32; 8], block: &[u8]) {
     let mut w = [0u32; 64];
     for (i, c) in block.chunks_exact(4).enumerate() {
         w[i] = u32::from_be_bytes([c[0], c[1], c[2], c[3]]);
@@ -49,19 +34,22 @@ fn compress(h: &mut [u32; 8], block: &[u8; 64]) {
             .wrapping_add(w[i - 7])
             .wrapping_add(s1);
     }
-    let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut hh] = *h;
-    // Eight rounds per step (`ch` and `maj` in their three-operation forms).
-    for (k, w) in K.chunks_exact(8).zip(w.chunks_exact(8)) {
-        round!(a, b, c, d, e, f, g, hh, k[0].wrapping_add(w[0]));
-        round!(hh, a, b, c, d, e, f, g, k[1].wrapping_add(w[1]));
-        round!(g, hh, a, b, c, d, e, f, k[2].wrapping_add(w[2]));
-        round!(f, g, hh, a, b, c, d, e, k[3].wrapping_add(w[3]));
-        round!(e, f, g, hh, a, b, c, d, k[4].wrapping_add(w[4]));
-        round!(d, e, f, g, hh, a, b, c, k[5].wrapping_add(w[5]));
-        round!(c, d, e, f, g, hh, a, b, k[6].wrapping_add(w[6]));
-        round!(b, c, d, e, f, g, hh, a, k[7].wrapping_add(w[7]));
+    let mut v = *h;
+    for i in 0..64 {
+        let [a, b, c, d, e, f, g, hh] = v;
+        let s1 = e.rotate_right(6) ^ e.rotate_right(11) ^ e.rotate_right(25);
+        let ch = (e & f) ^ (!e & g);
+        let t1 = hh
+            .wrapping_add(s1)
+            .wrapping_add(ch)
+            .wrapping_add(K[i])
+            .wrapping_add(w[i]);
+        let s0 = a.rotate_right(2) ^ a.rotate_right(13) ^ a.rotate_right(22);
+        let maj = (a & b) ^ (a & c) ^ (b & c);
+        let t2 = s0.wrapping_add(maj);
+        v = [t1.wrapping_add(t2), a, b, c, d.wrapping_add(t1), e, f, g];
     }
-    for (x, y) in h.iter_mut().zip([a, b, c, d, e, f, g, hh]) {
+    for (x, y) in h.iter_mut().zip(v) {
         *x = x.wrapping_add(y);
     }
 }
