@@ -78,44 +78,54 @@ impl IdKey<'_> {
     }
 }
 
-fn hex_val(b: u8) -> Option<u64> {
-    match b {
-        b'0'..=b'9' => Some(u64::from(b - b'0')),
-        b'a'..=b'f' => Some(u64::from(b - b'a' + 10)),
-        _ => None,
+/// Value of each byte as a lower-case hex digit; `INVALID` for every other byte (upper case
+/// included: an upper-case id is kept as exact text, see [`classify`]).
+const HEX: [u8; 256] = {
+    let mut t = [INVALID; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
     }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+const INVALID: u8 = 0xff;
+
+/// Appends the hex digits of `digits` to `acc` (4 bits each); `None` if one is not lower-case
+/// hex. Callers pass at most 16 digits per `u64`.
+fn hex_run(acc: u64, digits: &[u8]) -> Option<u64> {
+    digits.iter().try_fold(acc, |a, &c| {
+        let d = HEX[usize::from(c)];
+        (d != INVALID).then_some(a << 4 | u64::from(d))
+    })
 }
 
-fn parse_hex32(digits: impl Iterator<Item = u8>) -> Option<[u64; 2]> {
-    let mut v = [0u64; 2];
-    let mut n = 0usize;
-    for b in digits {
-        let d = hex_val(b)?;
-        let w = &mut v[n / 16];
-        *w = (*w << 4) | d;
-        n += 1;
-    }
-    (n == 32).then_some(v)
-}
-
-/// Classifies a `messageId`.
+/// Classifies a `messageId`. Runs once per event on the ingest path: fixed digit ranges and a
+/// table lookup per byte, no per-byte position test.
 pub fn classify(id: &str) -> IdKey<'_> {
     let b = id.as_bytes();
-    if b.len() == 36 && b[8] == b'-' && b[13] == b'-' && b[18] == b'-' && b[23] == b'-' {
-        let digits = b
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !matches!(i, 8 | 13 | 18 | 23))
-            .map(|(_, c)| *c);
-        if let Some(v) = parse_hex32(digits) {
-            return IdKey::Compact(v, Form::Hyphenated);
+    let parsed = match b.len() {
+        36 if b[8] == b'-' && b[13] == b'-' && b[18] == b'-' && b[23] == b'-' => {
+            let hi = hex_run(0, &b[0..8])
+                .and_then(|a| hex_run(a, &b[9..13]))
+                .and_then(|a| hex_run(a, &b[14..18]));
+            let lo = hex_run(0, &b[19..23]).and_then(|a| hex_run(a, &b[24..36]));
+            hi.zip(lo).map(|(hi, lo)| ([hi, lo], Form::Hyphenated))
         }
-    } else if b.len() == 32 {
-        if let Some(v) = parse_hex32(b.iter().copied()) {
-            return IdKey::Compact(v, Form::Hex);
-        }
+        32 => hex_run(0, &b[..16])
+            .zip(hex_run(0, &b[16..]))
+            .map(|(hi, lo)| ([hi, lo], Form::Hex)),
+        _ => None,
+    };
+    match parsed {
+        Some((v, form)) => IdKey::Compact(v, form),
+        None => IdKey::Text(id),
     }
-    IdKey::Text(id)
 }
 
 /// Formats a compact id back into its original spelling.
@@ -616,6 +626,37 @@ mod tests {
 
     fn uuid(n: u64) -> String {
         format_compact([n.wrapping_mul(0x9E37_79B9_7F4A_7C15), n], Form::Hyphenated)
+    }
+
+    #[test]
+    fn classify_round_trips_and_rejects_every_bad_position() {
+        let mut x = 0x1234_5678_9abc_def0_u64;
+        for _ in 0..200 {
+            // xorshift: values with every nibble pattern.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = [x, x.rotate_left(29) ^ 0x5555_aaaa_0f0f_f0f0];
+            for form in [Form::Hyphenated, Form::Hex] {
+                let text = format_compact(v, form);
+                assert_eq!(classify(&text), IdKey::Compact(v, form), "{text}");
+                for i in 0..text.len() {
+                    for bad in [b'G', b'A', b'-', b' ', b'g'] {
+                        let mut b = text.clone().into_bytes();
+                        if b[i] == bad || (bad == b'A' && !b[i].is_ascii_lowercase()) {
+                            continue;
+                        }
+                        b[i] = if bad == b'A' {
+                            b[i].to_ascii_uppercase()
+                        } else {
+                            bad
+                        };
+                        let t = String::from_utf8(b).unwrap();
+                        assert_eq!(classify(&t), IdKey::Text(&t), "{t}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

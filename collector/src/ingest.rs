@@ -16,8 +16,8 @@ use maidian_protocol::body::{Hint, Item};
 use maidian_protocol::time::write_rfc3339_millis;
 use maidian_protocol::validate::validate_items;
 use maidian_protocol::{
-    BatchResponse, Checker, Enrichment, Limits, MessageType, Rejected, RequestError, split_body,
-    write_line,
+    BatchResponse, Checker, Enrichment, Limits, LineWriter, MessageType, Rejected, RequestError,
+    split_body,
 };
 use serde::Serialize;
 use tokio::sync::{Notify, oneshot};
@@ -196,6 +196,7 @@ impl Pipeline {
             user_agent: meta.user_agent,
             collector_id: &self.collector_id,
         };
+        let mut line_writer = LineWriter::new(&enrichment);
         let mut lines = String::with_capacity(body.len() + results.len() * 256);
         let mut candidates = Vec::with_capacity(results.len());
         let mut rejected = Vec::new();
@@ -206,7 +207,7 @@ impl Pipeline {
             match result {
                 Ok(event) => {
                     let start = lines.len();
-                    write_line(&event, &enrichment, &mut lines);
+                    line_writer.write(&event, &mut lines);
                     candidates.push(Candidate {
                         key: classify(&event.message_id).to_owned_key(),
                         span: start..lines.len(),

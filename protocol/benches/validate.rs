@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use maidian_protocol::time::format_rfc3339_millis;
-use maidian_protocol::{Checker, Enrichment, Hint, Limits, split_body, validate_items, write_line};
+use maidian_protocol::{Checker, Enrichment, Hint, Limits, LineWriter, split_body, validate_items};
 
 const NOW: i64 = 1_795_540_246_123;
 const BATCHES: usize = 200;
@@ -92,8 +92,9 @@ fn fast_path_with_lines(bodies: &[String], limits: &Limits, out: &mut String) ->
             sent_at: split.sent_at,
             implied_type: None,
         };
+        let mut writer = LineWriter::new(&enrichment);
         for ev in validate_items(&mut split, &ck).into_iter().flatten() {
-            write_line(&ev, &enrichment, out);
+            writer.write(&ev, out);
             ok += 1;
         }
     }

@@ -33,7 +33,7 @@ pub use limits::Limits;
 pub use message::{Batch, Context, Message, MessageType};
 pub use reason::{Disposition, Reason, RequestError, disposition};
 pub use response::{BatchResponse, ErrorBody, Rejected};
-pub use stored::{Enrichment, write_line};
+pub use stored::{Enrichment, LineWriter, write_line};
 pub use validate::{Checker, Event, Rejection, validate_event, validate_items};
 
 /// Current protocol version, sent by SDKs as `context.library` alongside their own version.

@@ -100,50 +100,93 @@ fn push_time(out: &mut String, key: &str, ms: UnixMillis) {
     out.push_str("\",");
 }
 
-/// Appends `event` as one stored line (terminated by `\n`) to `out`.
+/// Appends `event` as one stored line (terminated by `\n`) to `out`. For many events of one
+/// request, [`LineWriter`] writes the same bytes with the per-request parts formatted once.
 pub fn write_line(event: &Event<'_>, enrichment: &Enrichment<'_>, out: &mut String) {
-    out.push('{');
-    push_time(out, "receivedAt", enrichment.received_at);
-    push_time(out, "timestamp", event.corrected.timestamp);
-    if let Some(t) = event.original_timestamp {
-        push_time(out, "originalTimestamp", t);
-    }
-    if let Some(t) = event.sent_at {
-        push_time(out, "sentAt", t);
-    }
-    if let Some(skew) = event.corrected.skew_ms {
-        let _ = write!(out, "\"clockSkewMs\":{skew},");
-    }
-    out.push_str("\"projectId\":");
-    push_json_str(out, enrichment.project_id);
-    if let Some(ip) = enrichment.ip {
-        out.push_str(",\"requestIp\":");
-        push_json_str(out, ip);
-    }
-    if let Some(ua) = enrichment.user_agent {
-        out.push_str(",\"requestUserAgent\":");
-        push_json_str(out, ua);
-    }
-    out.push_str(",\"collectorId\":");
-    push_json_str(out, enrichment.collector_id);
-    for (key, raw) in &event.fields {
-        if is_server_field(key) {
-            continue;
+    LineWriter::new(enrichment).write(event, out);
+}
+
+/// Writes the stored lines of one request. The parts every line of a request shares are
+/// formatted once: `receivedAt`, the enrichment fields after the times (project, IP, user
+/// agent — escaped once, not per event —, collector), and `sentAt`, which all events of a
+/// batch share (the last value is kept). The bytes are exactly [`write_line`]'s.
+#[derive(Debug, Clone)]
+pub struct LineWriter {
+    /// `{"receivedAt":"…",`
+    head: String,
+    /// `"projectId":…,"collectorId":"…"`
+    tail: String,
+    /// The last `sentAt` and its `"sentAt":"…",` text.
+    sent_at: Option<(UnixMillis, String)>,
+}
+
+impl LineWriter {
+    /// Formats the per-request parts of every line.
+    pub fn new(enrichment: &Enrichment<'_>) -> Self {
+        let mut head = String::with_capacity(40);
+        head.push('{');
+        push_time(&mut head, "receivedAt", enrichment.received_at);
+        let mut tail = String::with_capacity(64);
+        tail.push_str("\"projectId\":");
+        push_json_str(&mut tail, enrichment.project_id);
+        if let Some(ip) = enrichment.ip {
+            tail.push_str(",\"requestIp\":");
+            push_json_str(&mut tail, ip);
         }
-        let text = *raw;
-        out.reserve(key.len() + text.len() + 4);
-        out.push(',');
-        push_json_str(out, key);
-        out.push(':');
-        // Newlines can only be insignificant whitespace in valid JSON (they are escaped
-        // inside strings), so dropping them keeps the value and the one-line framing.
-        if may_have_newline(text) && text.contains(['\n', '\r']) {
-            out.extend(text.chars().filter(|c| !matches!(c, '\n' | '\r')));
-        } else {
-            out.push_str(text);
+        if let Some(ua) = enrichment.user_agent {
+            tail.push_str(",\"requestUserAgent\":");
+            push_json_str(&mut tail, ua);
+        }
+        tail.push_str(",\"collectorId\":");
+        push_json_str(&mut tail, enrichment.collector_id);
+        Self {
+            head,
+            tail,
+            sent_at: None,
         }
     }
-    out.push_str("}\n");
+
+    /// Appends `event` as one stored line (terminated by `\n`) to `out`.
+    pub fn write(&mut self, event: &Event<'_>, out: &mut String) {
+        out.push_str(&self.head);
+        push_time(out, "timestamp", event.corrected.timestamp);
+        if let Some(t) = event.original_timestamp {
+            push_time(out, "originalTimestamp", t);
+        }
+        if let Some(t) = event.sent_at {
+            match &self.sent_at {
+                Some((at, text)) if *at == t => out.push_str(text),
+                _ => {
+                    let mut text = String::with_capacity(36);
+                    push_time(&mut text, "sentAt", t);
+                    out.push_str(&text);
+                    self.sent_at = Some((t, text));
+                }
+            }
+        }
+        if let Some(skew) = event.corrected.skew_ms {
+            let _ = write!(out, "\"clockSkewMs\":{skew},");
+        }
+        out.push_str(&self.tail);
+        for (key, raw) in &event.fields {
+            if is_server_field(key) {
+                continue;
+            }
+            let text = *raw;
+            out.reserve(key.len() + text.len() + 4);
+            out.push(',');
+            push_json_str(out, key);
+            out.push(':');
+            // Newlines can only be insignificant whitespace in valid JSON (they are escaped
+            // inside strings), so dropping them keeps the value and the one-line framing.
+            if may_have_newline(text) && text.contains(['\n', '\r']) {
+                out.extend(text.chars().filter(|c| !matches!(c, '\n' | '\r')));
+            } else {
+                out.push_str(text);
+            }
+        }
+        out.push_str("}\n");
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Unit tests: one or more per reason code, plus the accepted shapes and the stored line.
 
 use super::*;
-use crate::stored::{Enrichment, write_line};
+use crate::stored::{Enrichment, LineWriter, write_line};
 use crate::time::format_rfc3339_millis;
 
 const NOW: UnixMillis = 1_795_540_246_123; // 2026-11-24T17:10:46.123Z
@@ -437,6 +437,49 @@ fn items_of_a_body_fail_independently() {
     assert!(out[0].is_ok());
     assert_eq!(out[1].as_ref().unwrap_err().reason, Reason::InvalidJson);
     assert_eq!(out[2].as_ref().unwrap_err().reason, Reason::MissingType);
+}
+
+#[test]
+fn line_writer_writes_write_lines_bytes_for_a_whole_request() {
+    let l = limits();
+    let enrichment = Enrichment {
+        received_at: NOW,
+        project_id: "demo",
+        ip: Some("203.0.113.9"),
+        user_agent: Some("UA \"x\"\u{7}"),
+        collector_id: "c1",
+    };
+    let mut writer = LineWriter::new(&enrichment);
+    // sentAt: absent, the same twice, another, back to the first (the writer keeps one).
+    let sent = [
+        None,
+        Some(NOW - 5_000),
+        Some(NOW - 5_000),
+        Some(NOW - 9_000),
+        Some(NOW - 5_000),
+    ];
+    for (i, sent_at) in sent.into_iter().enumerate() {
+        let json = serde_json::json!({
+            "messageId": format!("m-{i}"),
+            "type": "track",
+            "event": "e",
+            "anonymousId": "a-1",
+            "timestamp": format_rfc3339_millis(NOW - 60_000 - i as i64),
+            "properties": {"i": i}
+        })
+        .to_string();
+        let c = Checker { sent_at, ..ck(&l) };
+        let ev = validate_event(&json, &c).unwrap();
+        let (mut once, mut reused) = (String::new(), String::new());
+        write_line(&ev, &enrichment, &mut once);
+        writer.write(&ev, &mut reused);
+        assert_eq!(reused, once, "event {i}");
+        if let Some(t) = sent_at {
+            assert!(once.contains(&format!("\"sentAt\":\"{}\"", format_rfc3339_millis(t))));
+        } else {
+            assert!(!once.contains("sentAt"));
+        }
+    }
 }
 
 #[test]
