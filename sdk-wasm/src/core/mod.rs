@@ -559,10 +559,13 @@ impl Core {
     /// runs the scheduler and announces the next wake-up.
     fn finish(&mut self) {
         if !self.group.is_empty() {
-            let events = std::mem::take(&mut self.group);
-            self.stats.events_queued += events.len() as u64;
+            self.stats.events_queued += self.group.len() as u64;
             let max_chunk = self.cfg.max_chunk_bytes as usize;
-            for (key, value) in self.queue.append(self.mono, events, max_chunk) {
+            // Drained, not taken: the group keeps its allocation for the next call.
+            let persist = self
+                .queue
+                .append(self.mono, self.group.drain(..), max_chunk);
+            for (key, value) in persist {
                 self.persist(key, value);
             }
             let (dropped, keys) = self.queue.enforce(

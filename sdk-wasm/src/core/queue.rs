@@ -140,7 +140,7 @@ impl Queue {
     pub fn append(
         &mut self,
         now: i64,
-        events: Vec<String>,
+        events: impl IntoIterator<Item = String>,
         max_chunk: usize,
     ) -> Vec<(String, String)> {
         let mut out = Vec::new();
@@ -443,7 +443,7 @@ mod tests {
     #[test]
     fn take_respects_bytes_but_always_takes_one() {
         let mut q = Queue::new("md_");
-        q.append(0, (0..10).map(ev).collect(), 1 << 16);
+        q.append(0, (0..10).map(ev), 1 << 16);
         let t = q.take(100, 10, "S").unwrap();
         assert_eq!(t.events, 1);
         let t = q.take(100, 120, "S").unwrap();
