@@ -6,8 +6,9 @@
  * - `m.call(op, now, JSON.stringify(args))` runs operation number `op` (its name is `OPS[op]`,
  *   the order of `Op::ALL` in sdk-wasm/src/bindings/ops.rs) at host time `now` with its other
  *   arguments, and returns the reply text: one line of JSON, the flat list
- *   `[result, kind, ...fields, kind, ...fields]` of the result and the effects, a newline, then
- *   the values of the `persist` effects verbatim (sdk-wasm/src/bindings/wire.rs has the table),
+ *   `[result, kind, ...fields, kind, ...fields]` of the result and the effects (a text field as
+ *   its UTF-16 length), a newline, then the texts verbatim (sdk-wasm/src/bindings/wire.rs has
+ *   the table),
  *   or `!message` for an error (thrown here as an `Error`; a core that could not start answers
  *   every call so, the first being `takeEffects` right after `new`);
  * - `m.body()` returns the `Uint8Array` body of the oldest `send` effect not fetched yet.
@@ -39,8 +40,8 @@ export const UNTIMED = new Set(
 
 /**
  * Decodes a reply text of `Maidian#call`: appends its effects to `effects` as the objects of
- * sdk-wasm/src/core/effects.rs (`persist` values sliced from the tail, `send` bodies fetched
- * with `body()`) and returns its result; throws the error of an error reply.
+ * sdk-wasm/src/core/effects.rs (text fields sliced from the tail, `send` bodies fetched with
+ * `body()`) and returns its result; throws the error of an error reply.
  * @param {{body(): Uint8Array}} m
  * @param {string} text
  * @param {object[]} effects
@@ -51,25 +52,28 @@ export function decode(m, text, effects) {
   const nl = text.indexOf('\n');
   const h = JSON.parse(text.slice(0, nl));
   let at = nl + 1;
+  /** The next text field: `n` UTF-16 code units of the tail. */
+  const next = (n) => {
+    const start = at;
+    at += n;
+    return text.slice(start, at);
+  };
   let i = 1;
   while (i < h.length) {
     switch (h[i]) {
-      case 0: {
-        const end = at + h[i + 2];
-        effects.push({ type: 'persist', key: h[i + 1], value: text.slice(at, end) });
-        at = end;
+      case 0:
+        effects.push({ type: 'persist', key: next(h[i + 1]), value: next(h[i + 2]) });
         i += 3;
         break;
-      }
       case 1:
-        effects.push({ type: 'remove', key: h[i + 1] });
+        effects.push({ type: 'remove', key: next(h[i + 1]) });
         i += 2;
         break;
       case 2:
         effects.push({
           type: 'send',
           batchId: h[i + 1],
-          url: h[i + 2],
+          url: next(h[i + 2]),
           body: m.body(),
           headers: h[i + 3],
           events: h[i + 4],
@@ -81,7 +85,7 @@ export function decode(m, text, effects) {
         i += 2;
         break;
       case 4:
-        effects.push({ type: 'log', level: h[i + 1], message: h[i + 2] });
+        effects.push({ type: 'log', level: h[i + 1], message: next(h[i + 2]) });
         i += 3;
         break;
       default:

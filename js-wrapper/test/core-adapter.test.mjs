@@ -39,39 +39,30 @@ describe('core adapter', () => {
     const bodies = [new Uint8Array([1]), new Uint8Array([2])];
     const m = { body: () => bodies.shift() };
     const a = '{"e":"埋点🚀"}\n{"e":"\\"\\n"}';
+    const texts = [
+      ['md_q1', a],
+      ['https://t/v1/batch'],
+      ['md_state', ''],
+      ['md_consent', 'granted'],
+      ['md_q0'],
+      ['w 埋点'],
+      ['u'],
+    ];
     const head = [
       'result',
-      0,
-      'md_q1',
-      a.length,
-      2,
-      1,
-      'https://t/v1/batch',
-      { 'X-Write-Key': 'k' },
-      3,
-      0,
-      'md_state',
-      0,
-      0,
-      'md_consent',
-      7,
-      1,
-      'md_q0',
-      3,
-      1.5,
-      3,
-      null,
-      4,
-      'warn',
-      'w',
-      2,
-      2,
-      'u',
-      {},
-      1,
+      ...[0, 5, a.length],
+      ...[2, 1, 18, { 'X-Write-Key': 'k' }, 3],
+      ...[0, 8, 0],
+      ...[0, 10, 7],
+      ...[1, 5],
+      ...[3, 1.5],
+      ...[3, null],
+      ...[4, 'warn', 4],
+      ...[2, 2, 1, {}, 1],
     ];
+    const tail = texts.flat().join('');
     const effects = [];
-    assert.equal(decode(m, `${JSON.stringify(head)}\n${a}granted`, effects), 'result');
+    assert.equal(decode(m, `${JSON.stringify(head)}\n${tail}`, effects), 'result');
     assert.deepEqual(effects, [
       { type: 'persist', key: 'md_q1', value: a },
       {
@@ -87,7 +78,7 @@ describe('core adapter', () => {
       { type: 'remove', key: 'md_q0' },
       { type: 'wakeAt', at: 1.5 },
       { type: 'wakeAt', at: null },
-      { type: 'log', level: 'warn', message: 'w' },
+      { type: 'log', level: 'warn', message: 'w 埋点' },
       { type: 'send', batchId: 2, url: 'u', body: new Uint8Array([2]), headers: {}, events: 1 },
     ]);
     assert.throws(() => decode(m, '[null,9]\n', []), /unknown effect kind 9/);

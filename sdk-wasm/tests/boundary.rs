@@ -6,9 +6,9 @@
 //! wrapper's: the instance is handed to JS and its methods are called with `Reflect` (the
 //! constructor reached as `instance.constructor`). Arguments are JSON text made by JS's
 //! `JSON.stringify` from JS values, the host time a JS number; the reply is decoded as
-//! js-wrapper/src/core-adapter.mjs does: `JSON.parse` of the head, `persist` values sliced from
-//! the tail by UTF-16 lengths with JS's own `String#slice` (non-ASCII and astral text
-//! included), bodies as `Uint8Array` from `body()`, errors as `!message` replies. No `BigInt`
+//! js-wrapper/src/core-adapter.mjs does: `JSON.parse` of the head, text fields (keys, values,
+//! URLs, messages) sliced from the tail by UTF-16 lengths with JS's own `String#slice`
+//! (non-ASCII and astral text included), bodies as `Uint8Array` from `body()`, errors as `!message` replies. No `BigInt`
 //! anywhere, `wakeAt {at: null}` a real `null`, and the round trips through the operations
 //! (send outcome feedback, consent).
 //!
@@ -128,21 +128,25 @@ impl Sdk {
                 Reflect::set(&e, &k.into(), v).expect("set");
             };
             let f = |k: usize| &head[i + k];
+            // The next text field: its length at `f(k)`, its text from the tail.
+            let mut next = |k: usize| {
+                let len = f(k).as_f64().expect("text length") as u32;
+                at += len;
+                JsValue::from(text.slice(at - len, at))
+            };
             let (kind, fields) = match head[i].as_f64() {
                 Some(0.0) => {
-                    let len = f(2).as_f64().expect("persist length") as u32;
-                    set("key", f(1));
-                    set("value", &text.slice(at, at + len));
-                    at += len;
+                    set("key", &next(1));
+                    set("value", &next(2));
                     ("persist", 2)
                 }
                 Some(1.0) => {
-                    set("key", f(1));
+                    set("key", &next(1));
                     ("remove", 1)
                 }
                 Some(2.0) => {
                     set("batchId", f(1));
-                    set("url", f(2));
+                    set("url", &next(2));
                     set("body", &self.method("body").call0(&self.0).expect("body()"));
                     set("headers", f(3));
                     set("events", f(4));
@@ -154,7 +158,7 @@ impl Sdk {
                 }
                 Some(4.0) => {
                     set("level", f(1));
-                    set("message", f(2));
+                    set("message", &next(2));
                     ("log", 2)
                 }
                 k => panic!("unknown effect kind {k:?}"),
@@ -163,11 +167,7 @@ impl Sdk {
             effects.push(e.into());
             i += 1 + fields;
         }
-        assert_eq!(
-            at,
-            text.length(),
-            "the tail holds exactly the persisted values"
-        );
+        assert_eq!(at, text.length(), "the tail holds exactly the text fields");
         (head[0].clone(), effects)
     }
 }

@@ -258,8 +258,8 @@ mod tests {
     }
 
     /// A reply decoded as js-wrapper/src/core-adapter.mjs does: the result and the effects as
-    /// JSON objects (`persist` values sliced from the tail by UTF-16 length, `send` bodies
-    /// left out).
+    /// JSON objects (text fields sliced from the tail by UTF-16 length, `send` bodies left
+    /// out).
     fn run(
         core: &mut Core,
         bodies: &mut Bodies,
@@ -271,35 +271,39 @@ mod tests {
         let (head, tail) = text.split_once('\n').unwrap();
         let head: Vec<Value> = serde_json::from_str(head).unwrap();
         let tail: Vec<u16> = tail.encode_utf16().collect();
-        let (mut i, mut at) = (1, 0);
+        let mut at = 0;
+        // A text field: its length at `head[k]`, its text the next one in the tail.
+        let mut text = |k: usize| {
+            let end = at + head[k].as_u64().unwrap() as usize;
+            let s = String::from_utf16(&tail[at..end]).unwrap();
+            at = end;
+            Value::String(s)
+        };
         let mut effects = Vec::new();
+        let mut i = 1;
         while i < head.len() {
-            let f = |k: usize| head[i + k].clone();
             let (effect, fields) = match head[i].as_u64().unwrap() {
-                0 => {
-                    let end = at + f(2).as_u64().unwrap() as usize;
-                    let value = String::from_utf16(&tail[at..end]).unwrap();
-                    at = end;
-                    (json!({"type": "persist", "key": f(1), "value": value}), 2)
-                }
-                1 => (json!({"type": "remove", "key": f(1)}), 1),
+                0 => (
+                    json!({"type": "persist", "key": text(i + 1), "value": text(i + 2)}),
+                    2,
+                ),
+                1 => (json!({"type": "remove", "key": text(i + 1)}), 1),
                 2 => (
-                    json!({"type": "send", "batchId": f(1), "url": f(2), "headers": f(3),
-                           "events": f(4)}),
+                    json!({"type": "send", "batchId": head[i + 1], "url": text(i + 2),
+                           "headers": head[i + 3], "events": head[i + 4]}),
                     4,
                 ),
-                3 => (json!({"type": "wakeAt", "at": f(1)}), 1),
-                4 => (json!({"type": "log", "level": f(1), "message": f(2)}), 2),
+                3 => (json!({"type": "wakeAt", "at": head[i + 1]}), 1),
+                4 => (
+                    json!({"type": "log", "level": head[i + 1], "message": text(i + 2)}),
+                    2,
+                ),
                 k => panic!("unknown effect kind {k}"),
             };
             effects.push(effect);
             i += 1 + fields;
         }
-        assert_eq!(
-            at,
-            tail.len(),
-            "the tail holds exactly the persisted values"
-        );
+        assert_eq!(at, tail.len(), "the tail holds exactly the text fields");
         (head[0].clone(), effects)
     }
 

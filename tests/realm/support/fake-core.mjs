@@ -33,19 +33,29 @@ export class Maidian {
     const query = QUERIES.has(name);
     const head = [query ? (result ?? null) : null];
     let tail = '';
+    /** A text field: its length in the head, its text in the tail. */
+    const text = (t) => {
+      head.push(t.length);
+      tail += t;
+    };
     for (const e of query ? [] : result) {
       if (e.type === 'persist') {
-        head.push(0, e.key, e.value.length);
-        tail += e.value;
+        head.push(0);
+        text(e.key);
+        text(e.value);
       } else if (e.type === 'remove') {
-        head.push(1, e.key);
+        head.push(1);
+        text(e.key);
       } else if (e.type === 'send') {
-        head.push(2, e.batchId, e.url, e.headers, e.events);
+        head.push(2, e.batchId);
+        text(e.url);
+        head.push(e.headers, e.events);
         this.bodies.push(e.body);
       } else if (e.type === 'wakeAt') {
         head.push(3, e.at);
       } else {
-        head.push(4, e.level, e.message);
+        head.push(4, e.level);
+        text(e.message);
       }
     }
     return `${JSON.stringify(head)}\n${tail}`;
