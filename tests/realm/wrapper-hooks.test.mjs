@@ -407,5 +407,10 @@ describe('effects', () => {
     await waitFor(() => core().outcomes?.length, 'the failed request');
     assert.equal(core().outcomes[0].status, 0);
     assert.equal(core().outcomes[0].retryAfter, undefined);
+    // The failed write is reported to the core (which accounts for it), with its key.
+    assert.ok(
+      core().persistFailures?.some((key) => /^md_q\d+$/.test(key)),
+      `persistFailed not reported: ${JSON.stringify(core().persistFailures)}`,
+    );
   });
 });

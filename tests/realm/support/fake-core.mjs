@@ -387,6 +387,13 @@ class FakeCore {
       }
     });
   }
+  persistFailed(now, key) {
+    // The real core counts the failure and reports it; the double only records the key.
+    return this.input('persistFailed', now, () => {
+      this.persistFailures = this.persistFailures || [];
+      this.persistFailures.push(key);
+    });
+  }
   consent() {
     return this.consentState;
   }
