@@ -15,6 +15,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { config, entropy, props } from './fixtures.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(import.meta.url);
@@ -25,24 +26,6 @@ if (!distA || !distB) {
 }
 const blocks = Number(process.argv[4] || 40);
 const perBlock = Number(process.argv[5] || 1000);
-
-const config = {
-  writeKey: 'wk_live_0123456789',
-  endpoint: 'https://t.example.com',
-  timezoneOffsetMin: 480,
-  context: {
-    app: { id: 'wx1234567890abcdef', version: '1.4.2', env: 'release' },
-    miniProgram: { platform: 'wechat', baseLibraryVersion: '3.5.8', hostVersion: '8.0.53' },
-    device: { brand: 'iPhone', model: 'iPhone 15<iPhone16,1>' },
-    os: { name: 'iOS', version: '17.5.1' },
-    screen: { width: 393, height: 852, density: 3 },
-    network: { type: 'wifi' },
-    locale: 'zh_CN',
-    timezone: 'Asia/Shanghai',
-  },
-};
-const entropy = new Uint8Array(32).map((_, i) => (i * 37 + 11) & 255);
-const props = (i) => ({ item_id: `sku-${i}`, price: 19.9, category: 'shoes' });
 
 /** One side: its core and a clock, and `run(n)` doing n tracks (with the client's polling). */
 async function side(dist) {

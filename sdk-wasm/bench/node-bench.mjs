@@ -19,6 +19,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { config, entropy, props } from './fixtures.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const require = createRequire(import.meta.url);
@@ -33,24 +34,6 @@ const { coreFactory } = await import(
 );
 const createCore = coreFactory(require(path.join(nodeDist, 'maidian_sdk.js')));
 const start = (cfg, now) => createCore(cfg, { now, entropy, stored: [] });
-
-const config = {
-  writeKey: 'wk_live_0123456789',
-  endpoint: 'https://t.example.com',
-  timezoneOffsetMin: 480,
-  context: {
-    app: { id: 'wx1234567890abcdef', version: '1.4.2', env: 'release' },
-    miniProgram: { platform: 'wechat', baseLibraryVersion: '3.5.8', hostVersion: '8.0.53' },
-    device: { brand: 'iPhone', model: 'iPhone 15<iPhone16,1>' },
-    os: { name: 'iOS', version: '17.5.1' },
-    screen: { width: 393, height: 852, density: 3 },
-    network: { type: 'wifi' },
-    locale: 'zh_CN',
-    timezone: 'Asia/Shanghai',
-  },
-};
-const entropy = new Uint8Array(32).map((_, i) => (i * 37 + 11) & 255);
-const props = (i) => ({ item_id: `sku-${i}`, price: 19.9, category: 'shoes' });
 
 /** Takes the effects, as the client does after each input, answering every send with 200. */
 function run(core, now) {
