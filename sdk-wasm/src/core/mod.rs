@@ -842,7 +842,7 @@ impl Core {
 
     /// Removes a persisted super property.
     pub fn unregister(&mut self, key: &str) {
-        if self.state.super_props.remove(key).is_some() {
+        if json::remove_key(&mut self.state.super_props, key).is_some() {
             self.save_state();
         }
         self.finish();

@@ -44,7 +44,7 @@ pub fn apply(rules: &[RedactRule], salt: &str, map: &mut Map<String, Value>) {
         if let Some(v) = map.get(&rule.key) {
             match rule.action {
                 RedactAction::Drop => {
-                    map.remove(&rule.key);
+                    super::json::remove_key(map, &rule.key);
                 }
                 RedactAction::Hash if !v.is_null() => {
                     let h = hash_value(salt, &text(v));
