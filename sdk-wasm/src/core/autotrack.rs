@@ -188,7 +188,7 @@ impl Exposures {
             dataset: item.dataset.clone(),
         };
         if rule.frequency == Frequency::Session {
-            let k = format!("{page}|{key}");
+            let k = super::text::cat(&[page, "|", key]);
             if self.session_seen.contains(&k) {
                 return None;
             }

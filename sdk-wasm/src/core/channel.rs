@@ -84,9 +84,13 @@ pub fn parse_query(q: &str) -> Vec<(String, String)> {
 pub fn value_text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
-        // serde_json's `Display` for numbers: itoa / zmij, no core::fmt float code.
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+        // What serde_json's `Display` for numbers writes: decimal / zmij.
+        Value::Number(n) => {
+            let mut s = String::new();
+            super::json_write::number(&mut s, n);
+            Some(s)
+        }
+        Value::Bool(b) => Some(if *b { "true" } else { "false" }.into()),
         _ => None,
     }
 }
@@ -179,11 +183,11 @@ pub fn augment_share_path(path: &str, sharer: &str, depth: u32, method: Option<&
         .filter(|(k, _)| !matches!(k.as_str(), SHARER_PARAM | DEPTH_PARAM | METHOD_PARAM))
         .collect();
     pairs.push((SHARER_PARAM.into(), sharer.into()));
-    pairs.push((DEPTH_PARAM.into(), depth.to_string()));
+    pairs.push((DEPTH_PARAM.into(), super::text::dec(depth.into())));
     if let Some(m) = method.filter(|m| !m.is_empty()) {
         pairs.push((METHOD_PARAM.into(), m.into()));
     }
-    format!("{base}?{}", encode_query(&pairs))
+    super::text::cat(&[base, "?", &encode_query(&pairs)])
 }
 
 #[cfg(test)]

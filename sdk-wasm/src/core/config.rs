@@ -248,7 +248,7 @@ impl Config {
             _ => return Err(ConfigError("config must be an object".into())),
         };
         let mut c = Self::default();
-        let bad = |k: &str| ConfigError(format!("config `{k}` has the wrong type"));
+        let bad = |k: &str| ConfigError(super::text::cat(&["config `", k, "` has the wrong type"]));
         let text = |k: &str, out: &mut String| -> Result<(), ConfigError> {
             match json::field(m, k) {
                 None => Ok(()),

@@ -57,8 +57,12 @@ pub fn field<'a>(m: &'a Map<String, Value>, k: &str) -> Option<&'a Value> {
 pub fn string(m: &Map<String, Value>, k: &str) -> Option<String> {
     match field(m, k)? {
         Value::String(s) => Some(s.clone()),
-        // serde_json's `Display` for numbers: itoa / zmij (what its serializer writes).
-        Value::Number(n) => Some(n.to_string()),
+        // What serde_json's `Display` for numbers writes: decimal / zmij.
+        Value::Number(n) => {
+            let mut s = String::new();
+            super::json_write::number(&mut s, n);
+            Some(s)
+        }
         _ => None,
     }
 }

@@ -9,8 +9,6 @@
 //! zmij) — which the tests check against `serde_json` itself; the protocol crate's validator
 //! checks the result in `core::tests`.
 
-use std::fmt::Write as _;
-
 use maidian_protocol::message::{
     App, Campaign, Context, Device, Library, Message, MiniProgram, Network, Os, Page, Screen, Share,
 };
@@ -224,7 +222,7 @@ impl<'a> Obj<'a> {
     }
 
     fn uint(&mut self, k: &'static str, v: u32) {
-        let _ = write!(self.key(k), "{v}");
+        super::text::push_u64(self.key(k), v.into());
     }
 
     fn end(self) {
@@ -267,9 +265,16 @@ pub fn object(out: &mut String, m: &Map<String, Value>) {
     out.push('}');
 }
 
-fn number(out: &mut String, n: &Number) {
-    // itoa for integers, zmij for floats: serde_json's own formatting.
-    let _ = write!(out, "{n}");
+/// `n` as serde_json writes it (its `Display`: itoa for integers, zmij's shortest round trip
+/// for floats, which are always finite in a `Number`), without going through `core::fmt`.
+pub fn number(out: &mut String, n: &Number) {
+    if let Some(u) = n.as_u64() {
+        super::text::push_u64(out, u);
+    } else if let Some(i) = n.as_i64() {
+        super::text::push_i64(out, i);
+    } else if let Some(f) = n.as_f64() {
+        out.push_str(zmij::Buffer::new().format_finite(f));
+    }
 }
 
 /// An f64 field the way serde_json writes one: shortest round-trip text, `null` if not finite.
@@ -430,6 +435,33 @@ mod tests {
             let mut out = String::new();
             value(&mut out, &v);
             assert_eq!(out, serde_json::to_string(&v).unwrap());
+        }
+    }
+
+    #[test]
+    fn numbers_are_serde_json_display() {
+        let mut x = 0x2545_F491_4F6C_DD1D_u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..20_000 {
+            let r = next();
+            let f = f64::from_bits(r);
+            let numbers = [
+                Number::from(r),
+                Number::from(r as i64),
+                Number::from(r >> 40),
+                Number::from_f64(f).unwrap_or_else(|| Number::from(0)),
+                Number::from_f64((r >> 11) as f64 / 1e6).unwrap_or_else(|| Number::from(1)),
+            ];
+            for n in numbers {
+                let mut out = String::new();
+                number(&mut out, &n);
+                assert_eq!(out, n.to_string());
+            }
         }
     }
 

@@ -38,6 +38,7 @@ pub mod scheduler;
 pub mod sha256;
 pub mod sim;
 pub mod state;
+pub mod text;
 
 #[cfg(test)]
 mod tests;
@@ -222,7 +223,7 @@ impl Core {
             headers.insert("Content-Encoding".into(), "gzip".into());
         }
         headers.insert("X-Write-Key".into(), config.write_key.clone().into());
-        let url = format!("{}/v1/batch", config.endpoint.trim_end_matches('/'));
+        let url = text::cat(&[config.endpoint.trim_end_matches('/'), "/v1/batch"]);
         let mut core = Self {
             limits: Limits::default(),
             rule,
@@ -269,7 +270,7 @@ impl Core {
     }
 
     fn key(&self, name: &str) -> String {
-        format!("{}{name}", self.cfg.storage_prefix)
+        text::cat(&[&self.cfg.storage_prefix, name])
     }
 
     fn load(&mut self, stored: Vec<(String, String)>) {
@@ -295,10 +296,7 @@ impl Core {
         }
         if self.consent == Consent::Denied {
             // Nothing of ours may stay; normally nothing is there.
-            let mut keys: Vec<String> = chunks
-                .iter()
-                .map(|(s, _)| format!("{}q{s}", self.cfg.storage_prefix))
-                .collect();
+            let mut keys: Vec<String> = chunks.iter().map(|(s, _)| self.queue.key(*s)).collect();
             if state.is_some() {
                 keys.push(state_key);
             }
@@ -516,11 +514,12 @@ impl Core {
             self.state.dropped.invalid += 1;
             self.log(
                 Level::Warn,
-                format!(
-                    "event dropped: {} bytes, limit {}",
-                    json.len(),
-                    self.limits.max_event_bytes
-                ),
+                text::cat(&[
+                    "event dropped: ",
+                    &text::dec(json.len() as u64),
+                    " bytes, limit ",
+                    &text::dec(self.limits.max_event_bytes as u64),
+                ]),
             );
             return;
         }
@@ -552,7 +551,7 @@ impl Core {
 
     #[cfg(not(feature = "debug-validate"))]
     fn debug_validate(&mut self, json: &str) {
-        self.log(Level::Debug, format!("event: {json}"));
+        self.log(Level::Debug, text::cat(&["event: ", json]));
     }
 
     /// Ends every input: persists this call's events as one chunk, enforces the queue bounds,
@@ -608,7 +607,7 @@ impl Core {
         }
         if self.sched.timed_out(self.mono) {
             if let Some(f) = self.sched.in_flight() {
-                self.debug(|| format!("batch {} timed out", f.batch_id));
+                self.debug(|| text::cat(&["batch ", &text::dec(f.batch_id.into()), " timed out"]));
                 self.apply_outcome(f.batch_id, 0, None);
             }
         }
@@ -671,7 +670,7 @@ impl Core {
             .sched
             .outcome(now, batch_id, status, retry_after_ms, unit)
         else {
-            self.debug(|| format!("outcome for unknown batch {batch_id}"));
+            self.debug(|| text::cat(&["outcome for unknown batch ", &text::dec(batch_id.into())]));
             return;
         };
         let n = in_flight.map_or(0, |f| f.events) as u64;
@@ -702,7 +701,13 @@ impl Core {
                     .extend(keys.into_iter().map(|key| Effect::Remove { key }));
                 self.log(
                     Level::Warn,
-                    format!("collector refused {n} events for good (HTTP {status})"),
+                    text::cat(&[
+                        "collector refused ",
+                        &text::dec(n),
+                        " events for good (HTTP ",
+                        &text::dec(status.into()),
+                        ")",
+                    ]),
                 );
             }
             Verdict::Retry => {
@@ -711,7 +716,17 @@ impl Core {
                     self.retry_after_until = Some(now + ra);
                 }
                 let wait = self.sched.not_before().saturating_sub(now).max(0);
-                self.debug(|| format!("batch {batch_id}: HTTP {status}, retry in {wait} ms"));
+                self.debug(|| {
+                    text::cat(&[
+                        "batch ",
+                        &text::dec(batch_id.into()),
+                        ": HTTP ",
+                        &text::dec(status.into()),
+                        ", retry in ",
+                        &text::dec(wait.unsigned_abs()),
+                        " ms",
+                    ])
+                });
             }
         }
     }
@@ -740,7 +755,7 @@ impl Core {
                 self.sched.request_flush();
             }
         }
-        self.log(Level::Warn, format!("storage refused `{key}`"));
+        self.log(Level::Warn, text::cat(&["storage refused `", key, "`"]));
         self.finish();
     }
 
@@ -756,7 +771,10 @@ impl Core {
         };
         if let Some(why) = bad {
             self.state.dropped.invalid += 1;
-            self.log(Level::Warn, format!("track(\"{name}\") refused: {why}"));
+            self.log(
+                Level::Warn,
+                text::cat(&["track(\"", name, "\") refused: ", why]),
+            );
         } else {
             self.record(self.ts, MessageType::Track, name, props);
         }

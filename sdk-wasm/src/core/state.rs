@@ -108,7 +108,7 @@ impl State {
     /// hand so the wasm carries no serde serializer (see `core::json_write`).
     pub fn to_json(&self) -> String {
         use super::json_write::{object, string as s};
-        use std::fmt::Write as _;
+        use super::text::{push_i64, push_u64};
         let opt = |out: &mut String, v: &Option<String>| match v {
             Some(v) => s(out, v),
             None => out.push_str("null"),
@@ -122,26 +122,26 @@ impl State {
         object(&mut o, &self.super_props);
         o.push_str(",\"firstDay\":");
         match self.first_day {
-            Some(d) => {
-                let _ = write!(o, "{d}");
-            }
+            Some(d) => push_i64(&mut o, d),
             None => o.push_str("null"),
         }
         o.push_str(",\"session\":{\"id\":");
         opt(&mut o, &self.session.id);
         let d = &self.dropped;
-        let _ = write!(
-            o,
-            ",\"last\":{}}},\"dropped\":{{\"queue_overflow\":{},\"pending_overflow\":{},\
-             \"sampled_out\":{},\"invalid\":{},\"rejected\":{},\"persist_failed\":{}}}}}",
-            self.session.last,
-            d.queue_overflow,
-            d.pending_overflow,
-            d.sampled_out,
-            d.invalid,
-            d.rejected,
-            d.persist_failed
-        );
+        o.push_str(",\"last\":");
+        push_i64(&mut o, self.session.last);
+        for (name, n) in [
+            ("},\"dropped\":{\"queue_overflow\":", d.queue_overflow),
+            (",\"pending_overflow\":", d.pending_overflow),
+            (",\"sampled_out\":", d.sampled_out),
+            (",\"invalid\":", d.invalid),
+            (",\"rejected\":", d.rejected),
+            (",\"persist_failed\":", d.persist_failed),
+        ] {
+            o.push_str(name);
+            push_u64(&mut o, n);
+        }
+        o.push_str("}}");
         o
     }
 
