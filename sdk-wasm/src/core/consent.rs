@@ -45,15 +45,23 @@ impl Consent {
     }
 }
 
+/// An event built while consent is pending: the message (its `context` left empty) and the
+/// JSON text of the context it was built with, as `json_write::context_text` wrote it.
+#[derive(Debug)]
+pub struct PendingEvent {
+    pub message: Message,
+    pub context: String,
+}
+
 /// The bounded in-memory buffer of events built while consent is pending.
 #[derive(Debug, Default)]
 pub struct PendingBuffer {
-    messages: VecDeque<Message>,
+    messages: VecDeque<PendingEvent>,
 }
 
 impl PendingBuffer {
     /// Adds `m`, dropping the oldest beyond `max`; returns how many were dropped.
-    pub fn push(&mut self, m: Message, max: usize) -> u64 {
+    pub fn push(&mut self, m: PendingEvent, max: usize) -> u64 {
         self.messages.push_back(m);
         let mut dropped = 0;
         while self.messages.len() > max {
@@ -63,7 +71,7 @@ impl PendingBuffer {
         dropped
     }
     /// Takes every buffered message, oldest first.
-    pub fn drain(&mut self) -> Vec<Message> {
+    pub fn drain(&mut self) -> Vec<PendingEvent> {
         self.messages.drain(..).collect()
     }
     /// Drops everything.

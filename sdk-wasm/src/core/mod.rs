@@ -55,7 +55,7 @@ pub use effects::{Effect, Level};
 pub use inputs::{ExposureEntry, LaunchOptions, PageView, ShareInput, Tap};
 
 use autotrack::{ExposureRule, Exposures, ShownPage, filter_dataset};
-use consent::PendingBuffer;
+use consent::{PendingBuffer, PendingEvent};
 use ids::Ids;
 use queue::Queue;
 use scheduler::{Policy, Scheduler, Verdict};
@@ -180,11 +180,13 @@ struct ContextKey {
 impl Core {
     /// Starts the core: validates `config`, seeds the id generator, reloads stored state and
     /// queue. Drain [`Core::poll_effects`] afterwards (reloaded events are sent right away).
-    pub fn new(config: Config, init: Init) -> Result<Self, InitError> {
+    pub fn new(mut config: Config, init: Init) -> Result<Self, InitError> {
         config.validate().map_err(InitError::Config)?;
         let ids = Ids::new(&init.entropy).ok_or(InitError::NotEnoughEntropy)?;
         let now = to_ms(init.now);
-        let mut static_ctx = config.context.clone();
+        // Taken, not cloned: nothing reads `cfg.context` later, and `Context`'s derived `Clone`
+        // is ≈ 1.2 KB of wasm.
+        let mut static_ctx = std::mem::take(&mut config.context);
         static_ctx.library = Some(Library {
             name: config.library_name.clone(),
             version: crate::VERSION.to_owned(),
@@ -370,8 +372,11 @@ impl Core {
 
     // ---------------------------------------------------------------- building messages
 
-    fn context(&self, ts: i64) -> Context {
-        let mut c = self.static_ctx.clone();
+    /// The context of an event at `ts`: the static part with this moment's dynamic fields,
+    /// set in place (every dynamic field is assigned, so nothing of an earlier call stays).
+    fn context(&mut self, ts: i64) -> &Context {
+        let first_day = self.state.first_day == Some(local_day(ts, self.cfg.timezone_offset_min));
+        let c = &mut self.static_ctx;
         if let Some(mp) = &mut c.mini_program {
             mp.scene = self.scene;
             mp.launch_path.clone_from(&self.launch_path);
@@ -387,9 +392,7 @@ impl Core {
         c.share.clone_from(&self.share);
         c.network = self.network.clone().map(|kind| Network { kind });
         c.session_id.clone_from(&self.state.session.id);
-        if self.state.first_day == Some(local_day(ts, self.cfg.timezone_offset_min)) {
-            c.first_day = Some(true);
-        }
+        c.first_day = first_day.then_some(true);
         c
     }
 
@@ -418,14 +421,17 @@ impl Core {
                 session_id: self.state.session.id.clone(),
                 first_day,
             };
-            let text = json_write::context_text(&self.context(ts));
+            let text = json_write::context_text(self.context(ts));
             self.context_cache = Some((key, text));
         }
-        let text = self.context_cache.as_ref().map_or("", |(_, t)| t.as_str());
         // Every test checks the cache against a fresh build on every event.
         #[cfg(test)]
-        assert_eq!(text, json_write::context_text(&self.context(ts)));
-        text
+        {
+            let rebuilt = json_write::context_text(self.context(ts));
+            let cached = self.context_cache.as_ref().map_or("", |(_, t)| t.as_str());
+            assert_eq!(cached, rebuilt);
+        }
+        self.context_cache.as_ref().map_or("", |(_, t)| t.as_str())
     }
 
     /// Builds one message and routes it: pending buffer, or the current chunk group.
@@ -486,27 +492,24 @@ impl Core {
             previous_id,
             group_id: None,
             timestamp: format_rfc3339_millis(ts),
-            // Pending messages keep their context (they are written at grant); others take the
-            // cached text below.
-            context: if self.consent == Consent::Pending {
-                self.context(ts)
-            } else {
-                Context::default()
-            },
+            // The context is written from its cached text, here and (kept with the message)
+            // at grant for pending events.
+            context: Context::default(),
             properties,
             traits,
         };
         if self.consent == Consent::Pending {
             let max = self.cfg.max_pending_events as usize;
-            self.state.dropped.pending_overflow += self.pending.push(msg, max);
+            let context = self.cached_context(ts).to_owned();
+            let event = PendingEvent {
+                message: msg,
+                context,
+            };
+            self.state.dropped.pending_overflow += self.pending.push(event, max);
             return;
         }
         let json = json_write::message_with_context(&msg, self.cached_context(ts));
         self.enqueue_json(json);
-    }
-
-    fn enqueue(&mut self, msg: &Message) {
-        self.enqueue_json(json_write::message(msg));
     }
 
     fn enqueue_json(&mut self, json: String) {
@@ -885,11 +888,15 @@ impl Core {
         self.ensure_identity();
         self.save_state();
         let anon = self.state.anonymous_id.clone();
-        for mut m in self.pending.drain() {
+        for PendingEvent {
+            message: mut m,
+            context,
+        } in self.pending.drain()
+        {
             if m.anonymous_id.is_none() {
                 m.anonymous_id.clone_from(&anon);
             }
-            self.enqueue(&m);
+            self.enqueue_json(json_write::message_with_context(&m, &context));
         }
         self.finish();
     }
