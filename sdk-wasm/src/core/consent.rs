@@ -72,7 +72,7 @@ impl PendingBuffer {
     }
     /// Takes every buffered message, oldest first.
     pub fn drain(&mut self) -> Vec<PendingEvent> {
-        self.messages.drain(..).collect()
+        Vec::from(std::mem::take(&mut self.messages))
     }
     /// Drops everything.
     pub fn clear(&mut self) {
