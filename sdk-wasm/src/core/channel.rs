@@ -13,6 +13,8 @@
 use maidian_protocol::message::{Campaign, Share};
 use serde_json::{Map, Value};
 
+use super::text::{split_ascii, split_once_ascii};
+
 /// Query parameter carrying the sharer's anonymous id.
 pub const SHARER_PARAM: &str = "md_sharer";
 /// Query parameter carrying the share depth of the shared page.
@@ -70,11 +72,11 @@ pub fn percent_encode(s: &str, out: &mut String) {
 /// Splits `a=1&b=2` into decoded pairs (a leading `?` and a `#fragment` are ignored).
 pub fn parse_query(q: &str) -> Vec<(String, String)> {
     let q = q.strip_prefix('?').unwrap_or(q);
-    let q = q.split('#').next().unwrap_or("");
-    q.split('&')
+    let q = split_once_ascii(q, b'#').map_or(q, |(q, _)| q);
+    split_ascii(q, b'&')
         .filter(|p| !p.is_empty())
         .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            let (k, v) = split_once_ascii(p, b'=').unwrap_or((p, ""));
             (percent_decode(k, true), percent_decode(v, true))
         })
         .collect()
@@ -152,7 +154,7 @@ pub fn campaign_from_query(pairs: &[(String, String)]) -> Option<Campaign> {
     }
     if let Some(q) = get(pairs, "q") {
         let url = percent_decode(q, false);
-        if let Some((_, query)) = url.split_once('?') {
+        if let Some((_, query)) = split_once_ascii(&url, b'?') {
             return utm_of(&parse_query(query));
         }
     }
@@ -177,7 +179,7 @@ pub fn share_from_query(pairs: &[(String, String)]) -> Option<Share> {
 /// `path` (optionally with a query) with the share chain set: any previous `md_*` share
 /// parameters are replaced, the others kept in order.
 pub fn augment_share_path(path: &str, sharer: &str, depth: u32, method: Option<&str>) -> String {
-    let (base, query) = path.split_once('?').unwrap_or((path, ""));
+    let (base, query) = split_once_ascii(path, b'?').unwrap_or((path, ""));
     let mut pairs: Vec<(String, String)> = parse_query(query)
         .into_iter()
         .filter(|(k, _)| !matches!(k.as_str(), SHARER_PARAM | DEPTH_PARAM | METHOD_PARAM))

@@ -108,7 +108,7 @@ impl Queue {
             self.next_seq = self.next_seq.max(seq + 1);
             let mut events = Vec::new();
             let mut pos = 0usize;
-            for line in text.split('\n') {
+            for line in super::text::split_ascii(&text, b'\n') {
                 let end = pos + line.len();
                 if is_event_line(line) {
                     events.push((pos as u32, end as u32, St::Queued));
