@@ -161,18 +161,13 @@ fn to_ms(now: f64) -> i64 {
     if now.is_finite() { now as i64 } else { 0 }
 }
 
-/// What an event's `context` depends on besides the static context (which is fixed at start):
-/// equal keys give equal context text, so consecutive events reuse it (see
-/// [`Core::cached_context`]; serializing the ≈ 700-byte context for every event was the largest
-/// part of building one).
+/// What an event's `context` depends on besides the static context (fixed at start) and the
+/// fields whose setters drop the cache (scene, launch path, page, campaign, share, network:
+/// [`Core::context_changed`]): equal keys give equal context text, so consecutive events reuse
+/// it (see [`Core::cached_context`]; serializing the ≈ 700-byte context for every event was the
+/// largest part of building one). Comparing every input instead was ≈ 1 KB of wasm.
 #[derive(Debug, PartialEq)]
 struct ContextKey {
-    scene: Option<u32>,
-    launch_path: Option<String>,
-    page: Option<ShownPage>,
-    campaign: Option<maidian_protocol::message::Campaign>,
-    share: Option<maidian_protocol::message::Share>,
-    network: Option<String>,
     session_id: Option<String>,
     first_day: bool,
 }
@@ -401,23 +396,10 @@ impl Core {
     fn cached_context(&mut self, ts: i64) -> &str {
         let first_day = self.state.first_day == Some(local_day(ts, self.cfg.timezone_offset_min));
         let fresh = self.context_cache.as_ref().is_some_and(|(k, _)| {
-            k.scene == self.scene
-                && k.launch_path == self.launch_path
-                && k.page == self.page
-                && k.campaign == self.campaign
-                && k.share == self.share
-                && k.network == self.network
-                && k.session_id == self.state.session.id
-                && k.first_day == first_day
+            k.session_id == self.state.session.id && k.first_day == first_day
         });
         if !fresh {
             let key = ContextKey {
-                scene: self.scene,
-                launch_path: self.launch_path.clone(),
-                page: self.page.clone(),
-                campaign: self.campaign.clone(),
-                share: self.share.clone(),
-                network: self.network.clone(),
                 session_id: self.state.session.id.clone(),
                 first_day,
             };
@@ -935,7 +917,14 @@ impl Core {
         }
     }
 
+    /// Drops the cached context text: call after setting any field it is built from besides
+    /// the session id and the first-day flag (which [`ContextKey`] compares).
+    fn context_changed(&mut self) {
+        self.context_cache = None;
+    }
+
     fn apply_launch_options(&mut self, opts: &LaunchOptions) {
+        self.context_changed();
         if opts.scene.is_some() {
             self.scene = opts.scene;
         }
@@ -952,6 +941,7 @@ impl Core {
     pub fn app_launch(&mut self, now: f64, opts: &LaunchOptions) {
         self.clock(now);
         self.launch_path.clone_from(&opts.path);
+        self.context_changed();
         self.apply_launch_options(opts);
         if self.cfg.autotrack.app_launch {
             let mut props = Map::new();
@@ -1010,6 +1000,7 @@ impl Core {
         }
         self.exposures.new_page_view();
         let pairs = channel::query_pairs(&view.query);
+        self.context_changed();
         self.page = Some(ShownPage {
             path: view.path.clone(),
             query: (!pairs.is_empty()).then(|| channel::encode_query(&pairs)),
@@ -1050,6 +1041,7 @@ impl Core {
         }
         self.last_path = Some(p.path);
         self.page = None;
+        self.context_changed();
     }
 
     /// A tap / long-press handler was called.
@@ -1174,6 +1166,7 @@ impl Core {
         self.clock(now);
         let was_offline = self.network.as_deref() == Some("none");
         self.network = Some(kind.to_owned());
+        self.context_changed();
         if was_offline && kind != "none" {
             self.sched
                 .network_regained(self.mono, self.retry_after_until);
