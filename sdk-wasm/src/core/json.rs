@@ -14,9 +14,7 @@
 use serde_json::{Map, Value};
 
 use maidian_protocol::Context;
-use maidian_protocol::message::{
-    App, Campaign, Device, Library, MiniProgram, Network, Os, Page, Screen, Share,
-};
+use maidian_protocol::message::{App, Device, MiniProgram, Network, Os, Screen};
 
 /// The object at `v`, or an empty one.
 pub fn obj(v: &Value) -> &Map<String, Value> {
@@ -94,16 +92,15 @@ pub fn object(m: &Map<String, Value>, k: &str) -> Map<String, Value> {
     }
 }
 
-/// `context` from a host object in the protocol's camelCase shape
-/// (`{app: {id, version, env}, device: {brand, model}, os: {name, version}, ...}`).
+/// The static part of `context` from a host object in the protocol's camelCase shape
+/// (`{app: {id, version, env}, device: {brand, model}, os: {name, version}, ...}`): what the
+/// core keeps of the configured context. `library`, `page`, `campaign`, `share`, `sessionId`
+/// and `firstDay` are not read — the core sets them itself (`Core::new`, `Core::context`), so
+/// reading them was code for values thrown away.
 pub fn context(v: &Value) -> Context {
     let m = obj(v);
     let sub = |k: &str| field(m, k).map(obj);
     Context {
-        library: sub("library").map(|o| Library {
-            name: string(o, "name").unwrap_or_default(),
-            version: string(o, "version").unwrap_or_default(),
-        }),
         app: sub("app").map(|o| App {
             id: string(o, "id"),
             version: string(o, "version"),
@@ -115,25 +112,6 @@ pub fn context(v: &Value) -> Context {
             base_library_version: string(o, "baseLibraryVersion"),
             host_version: string(o, "hostVersion"),
             launch_path: string(o, "launchPath"),
-        }),
-        page: sub("page").map(|o| Page {
-            path: string(o, "path"),
-            query: string(o, "query"),
-            referrer: string(o, "referrer"),
-            title: string(o, "title"),
-            url: string(o, "url"),
-        }),
-        campaign: sub("campaign").map(|o| Campaign {
-            source: string(o, "source"),
-            medium: string(o, "medium"),
-            name: string(o, "name"),
-            term: string(o, "term"),
-            content: string(o, "content"),
-        }),
-        share: sub("share").map(|o| Share {
-            sharer_id: string(o, "sharerId"),
-            depth: uint(o, "depth"),
-            method: string(o, "method"),
         }),
         network: sub("network").and_then(|o| string(o, "type").map(|kind| Network { kind })),
         device: sub("device").map(|o| Device {
@@ -153,9 +131,8 @@ pub fn context(v: &Value) -> Context {
         }),
         locale: string(m, "locale"),
         timezone: string(m, "timezone"),
-        session_id: string(m, "sessionId"),
-        first_day: boolean(m, "firstDay"),
         user_agent: string(m, "userAgent"),
+        ..Context::default()
     }
 }
 
@@ -181,7 +158,15 @@ mod tests {
             "locale": "zh_CN", "timezone": "Asia/Shanghai", "sessionId": "s1",
             "firstDay": true, "userAgent": "ua"
         });
-        let derived: Context = serde_json::from_value(v.clone()).unwrap();
+        let mut derived: Context = serde_json::from_value(v.clone()).unwrap();
+        assert!(derived.page.is_some() && derived.session_id.is_some());
+        // Not read: the core sets these itself.
+        derived.library = None;
+        derived.page = None;
+        derived.campaign = None;
+        derived.share = None;
+        derived.session_id = None;
+        derived.first_day = None;
         assert_eq!(context(&v), derived);
         assert_eq!(context(&json!(null)), Context::default());
         assert_eq!(context(&json!({"screen": {"width": 1}})).screen, None);
