@@ -168,7 +168,7 @@ pub fn share_from_query(pairs: &[(String, String)]) -> Option<Share> {
         sharer_id: Some(sharer.to_owned()),
         depth: Some(
             get(pairs, DEPTH_PARAM)
-                .and_then(|d| d.parse::<u32>().ok())
+                .and_then(super::text::parse_u32)
                 .unwrap_or(1)
                 .clamp(1, 1000),
         ),

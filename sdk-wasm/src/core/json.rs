@@ -69,7 +69,7 @@ pub fn string(m: &Map<String, Value>, k: &str) -> Option<String> {
 pub fn uint(m: &Map<String, Value>, k: &str) -> Option<u32> {
     match field(m, k)? {
         Value::Number(n) => n.as_u64().and_then(|x| u32::try_from(x).ok()),
-        Value::String(s) => s.parse().ok(),
+        Value::String(s) => super::text::parse_u32(s),
         _ => None,
     }
 }

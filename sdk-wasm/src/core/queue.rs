@@ -90,9 +90,8 @@ impl Queue {
     /// The sequence number of a queue key, if `key` is one.
     pub fn seq_of(&self, key: &str) -> Option<u64> {
         key.strip_prefix(&self.prefix)?
-            .strip_prefix('q')?
-            .parse()
-            .ok()
+            .strip_prefix('q')
+            .and_then(super::text::parse_u64)
     }
 
     pub fn key(&self, seq: u64) -> String {
