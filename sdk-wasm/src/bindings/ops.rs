@@ -13,7 +13,10 @@
 use serde_json::{Map, Value};
 
 use super::wire::{self, Args, Bodies};
-use crate::core::{Config, Core, ExposureEntry, Init, LaunchOptions, PageView, ShareInput, Tap};
+use crate::core::text;
+use crate::core::{
+    Config, Core, ExposureEntry, Init, InitError, LaunchOptions, PageView, ShareInput, Tap,
+};
 
 macro_rules! ops {
     ($($(#[$doc:meta])* $variant:ident = $name:literal,)*) => {
@@ -139,7 +142,16 @@ pub fn start(args: &str, entropy: &[u8]) -> Result<Core, String> {
         entropy: entropy.to_vec(),
         stored,
     };
-    Core::new(config, init).map_err(|e| e.to_string())
+    Core::new(config, init).map_err(|e| init_error(&e))
+}
+
+/// The message of `e`, as its `Display` prints it (tested), without `core::fmt`: these call
+/// sites were the last ones keeping `fmt::write` and `Formatter::pad` in the wasm.
+fn init_error(e: &InitError) -> String {
+    match e {
+        InitError::Config(c) => text::cat(&["invalid config: ", &c.0]),
+        InitError::NotEnoughEntropy => "at least 16 random bytes are required".to_owned(),
+    }
 }
 
 /// Runs operation number `op` at host time `now` with the JSON array `args` of its other
@@ -156,7 +168,7 @@ pub fn call(
     let op = usize::try_from(op)
         .ok()
         .and_then(|i| Op::ALL.get(i).copied())
-        .ok_or_else(|| format!("unknown operation {op}"))?;
+        .ok_or_else(|| text::cat(&["unknown operation ", &text::dec(op.into())]))?;
     let result = wire::parse_args(args)
         .ok_or("the arguments are not a JSON array")
         .and_then(|mut a| {
@@ -165,7 +177,7 @@ pub fn call(
             }
             apply(core, op, now, &mut a)
         })
-        .map_err(|e| format!("{}: {e}", op.name()))?;
+        .map_err(|e| text::cat(&[op.name(), ": ", e]))?;
     Ok(wire::reply(&result, core.poll_effects(), bodies))
 }
 
@@ -433,6 +445,16 @@ mod tests {
             let untimed = call(&mut core, &mut bodies, i as u32, f64::NAN, "[]");
             let refused = Err(format!("{}: the host time is not a number", op.name()));
             assert_eq!(untimed == refused, op.timed(), "{op:?}");
+        }
+    }
+
+    #[test]
+    fn init_errors_read_as_their_display() {
+        for e in [
+            InitError::NotEnoughEntropy,
+            InitError::Config(crate::core::ConfigError("writeKey is required".to_owned())),
+        ] {
+            assert_eq!(init_error(&e), e.to_string());
         }
     }
 
