@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use crate::time::{UnixMillis, write_rfc3339_millis};
+use crate::time::{Rfc3339Writer, UnixMillis, write_rfc3339_millis};
 use crate::validate::Event;
 
 /// Fields the collector writes; client values under these names are dropped.
@@ -118,6 +118,8 @@ pub struct LineWriter {
     tail: String,
     /// The last `sentAt` and its `"sentAt":"…",` text.
     sent_at: Option<(UnixMillis, String)>,
+    /// Event times: the date part once per day.
+    times: Rfc3339Writer,
 }
 
 impl LineWriter {
@@ -143,16 +145,20 @@ impl LineWriter {
             head,
             tail,
             sent_at: None,
+            times: Rfc3339Writer::default(),
         }
     }
 
     /// Appends `event` as one stored line (terminated by `\n`) to `out`.
     pub fn write(&mut self, event: &Event<'_>, out: &mut String) {
         out.push_str(&self.head);
-        push_time(out, "timestamp", event.corrected.timestamp);
+        out.push_str("\"timestamp\":\"");
+        self.times.write(event.corrected.timestamp, out);
         if let Some(t) = event.original_timestamp {
-            push_time(out, "originalTimestamp", t);
+            out.push_str("\",\"originalTimestamp\":\"");
+            self.times.write(t, out);
         }
+        out.push_str("\",");
         if let Some(t) = event.sent_at {
             match &self.sent_at {
                 Some((at, text)) if *at == t => out.push_str(text),

@@ -159,6 +159,52 @@ pub fn write_rfc3339_millis(ms: UnixMillis, out: &mut String) {
     out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
 }
 
+/// [`write_rfc3339_millis`] for many instants close in time (the events of one request): the
+/// `YYYY-MM-DDT` part is computed once per UTC day (the calendar arithmetic is most of the
+/// cost); the output is byte-identical.
+#[derive(Debug, Clone, Default)]
+pub struct Rfc3339Writer {
+    /// The day (days since the epoch) and its `YYYY-MM-DDT` text.
+    day: Option<(i64, String)>,
+}
+
+impl Rfc3339Writer {
+    /// Appends the [`format_rfc3339_millis`] form of `ms` to `out`.
+    pub fn write(&mut self, ms: UnixMillis, out: &mut String) {
+        let ms = ms.clamp(MIN_MILLIS, MAX_MILLIS);
+        let days = ms.div_euclid(86_400_000);
+        let rem = ms.rem_euclid(86_400_000);
+        match &self.day {
+            Some((d, text)) if *d == days => out.push_str(text),
+            _ => {
+                let mut text = String::with_capacity(24);
+                write_rfc3339_millis(days * 86_400_000, &mut text);
+                text.truncate(11);
+                out.push_str(&text);
+                self.day = Some((days, text));
+            }
+        }
+        let (h, mi, s, milli) = (
+            rem / 3_600_000,
+            rem / 60_000 % 60,
+            rem / 1000 % 60,
+            rem % 1000,
+        );
+        // Every field is in range, so each digit is 0..=9 and the text is ASCII.
+        let mut buf = *b"00:00:00.000Z";
+        let mut put2 = |at: usize, v: i64| {
+            buf[at] = b'0' + (v / 10) as u8;
+            buf[at + 1] = b'0' + (v % 10) as u8;
+        };
+        put2(0, h);
+        put2(3, mi);
+        put2(6, s);
+        put2(10, milli % 100);
+        buf[9] = b'0' + (milli / 100) as u8;
+        out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+    }
+}
+
 /// UTC calendar fields of an instant: `(year, month, day, hour)`. Used for time partitioning.
 pub fn utc_fields(ms: UnixMillis) -> (i64, u32, u32, u32) {
     let days = ms.div_euclid(86_400_000);
@@ -169,6 +215,30 @@ pub fn utc_fields(ms: UnixMillis) -> (i64, u32, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_writer_is_write_rfc3339_millis() {
+        let mut w = Rfc3339Writer::default();
+        let mut x = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut at = 1_795_540_246_123_i64;
+        for i in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Mostly nearby instants (same day, crossing midnights), sometimes anywhere, and the
+            // clamped extremes.
+            at = match i % 50 {
+                0 => (x % (MAX_MILLIS as u64 + 1)) as i64,
+                1 => -5,
+                2 => MAX_MILLIS + 10,
+                _ => at + (x % 7_200_000) as i64 - 3_000_000,
+            };
+            let (mut a, mut b) = (String::from("x"), String::from("x"));
+            w.write(at, &mut a);
+            write_rfc3339_millis(at, &mut b);
+            assert_eq!(a, b, "{at}");
+        }
+    }
 
     #[test]
     fn parses_utc_and_offsets() {
