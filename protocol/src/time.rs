@@ -129,34 +129,50 @@ pub fn format_rfc3339_millis(ms: UnixMillis) -> String {
     out
 }
 
+/// Writes `v` (0..=99) as two ASCII digits at `buf[at..at + 2]`.
+fn put2(buf: &mut [u8], at: usize, v: i64) {
+    buf[at] = b'0' + (v / 10) as u8;
+    buf[at + 1] = b'0' + (v % 10) as u8;
+}
+
+/// `YYYY-MM-DDT` of a day since the epoch within [`MIN_MILLIS`, `MAX_MILLIS`].
+fn date_text(days: i64) -> [u8; 11] {
+    let (y, mo, d) = civil_from_days(days);
+    let mut buf = *b"0000-00-00T";
+    put2(&mut buf, 0, y / 100);
+    put2(&mut buf, 2, y % 100);
+    put2(&mut buf, 5, i64::from(mo));
+    put2(&mut buf, 8, i64::from(d));
+    buf
+}
+
+/// `HH:MM:SS.mmmZ` of a millisecond of the day (0..86_400_000).
+fn time_text(rem: i64) -> [u8; 13] {
+    let mut buf = *b"00:00:00.000Z";
+    put2(&mut buf, 0, rem / 3_600_000);
+    put2(&mut buf, 3, rem / 60_000 % 60);
+    put2(&mut buf, 6, rem / 1000 % 60);
+    buf[9] = b'0' + (rem % 1000 / 100) as u8;
+    put2(&mut buf, 10, rem % 100);
+    buf
+}
+
+/// Appends ASCII bytes (every field above is in range after the clamp, so each digit is 0..=9).
+fn push_ascii(out: &mut String, bytes: &[u8]) {
+    out.push_str(std::str::from_utf8(bytes).unwrap_or_default());
+}
+
+/// The day and the millisecond of the day of `ms`, clamped into [`MIN_MILLIS`, `MAX_MILLIS`].
+fn day_and_rem(ms: UnixMillis) -> (i64, i64) {
+    let ms = ms.clamp(MIN_MILLIS, MAX_MILLIS);
+    (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000))
+}
+
 /// Appends the [`format_rfc3339_millis`] form of `ms` to `out` without an intermediate string.
 pub fn write_rfc3339_millis(ms: UnixMillis, out: &mut String) {
-    let ms = ms.clamp(MIN_MILLIS, MAX_MILLIS);
-    let days = ms.div_euclid(86_400_000);
-    let rem = ms.rem_euclid(86_400_000);
-    let (y, mo, d) = civil_from_days(days);
-    let (h, mi, s, milli) = (
-        rem / 3_600_000,
-        rem / 60_000 % 60,
-        rem / 1000 % 60,
-        rem % 1000,
-    );
-    // Every field is in range after the clamp, so each digit is 0..=9 and the text is ASCII.
-    let mut buf = *b"0000-00-00T00:00:00.000Z";
-    let mut put2 = |at: usize, v: i64| {
-        buf[at] = b'0' + (v / 10) as u8;
-        buf[at + 1] = b'0' + (v % 10) as u8;
-    };
-    put2(0, y / 100);
-    put2(2, y % 100);
-    put2(5, i64::from(mo));
-    put2(8, i64::from(d));
-    put2(11, h);
-    put2(14, mi);
-    put2(17, s);
-    put2(21, milli % 100);
-    buf[20] = b'0' + (milli / 100) as u8;
-    out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+    let (days, rem) = day_and_rem(ms);
+    push_ascii(out, &date_text(days));
+    push_ascii(out, &time_text(rem));
 }
 
 /// [`write_rfc3339_millis`] for many instants close in time (the events of one request): the
@@ -164,44 +180,25 @@ pub fn write_rfc3339_millis(ms: UnixMillis, out: &mut String) {
 /// cost); the output is byte-identical.
 #[derive(Debug, Clone, Default)]
 pub struct Rfc3339Writer {
-    /// The day (days since the epoch) and its `YYYY-MM-DDT` text.
+    /// The day (days since the epoch) and its `YYYY-MM-DDT` text (kept as text: no UTF-8
+    /// check per use).
     day: Option<(i64, String)>,
 }
 
 impl Rfc3339Writer {
     /// Appends the [`format_rfc3339_millis`] form of `ms` to `out`.
     pub fn write(&mut self, ms: UnixMillis, out: &mut String) {
-        let ms = ms.clamp(MIN_MILLIS, MAX_MILLIS);
-        let days = ms.div_euclid(86_400_000);
-        let rem = ms.rem_euclid(86_400_000);
+        let (days, rem) = day_and_rem(ms);
         match &self.day {
             Some((d, text)) if *d == days => out.push_str(text),
             _ => {
-                let mut text = String::with_capacity(24);
-                write_rfc3339_millis(days * 86_400_000, &mut text);
-                text.truncate(11);
+                let mut text = String::with_capacity(11);
+                push_ascii(&mut text, &date_text(days));
                 out.push_str(&text);
                 self.day = Some((days, text));
             }
         }
-        let (h, mi, s, milli) = (
-            rem / 3_600_000,
-            rem / 60_000 % 60,
-            rem / 1000 % 60,
-            rem % 1000,
-        );
-        // Every field is in range, so each digit is 0..=9 and the text is ASCII.
-        let mut buf = *b"00:00:00.000Z";
-        let mut put2 = |at: usize, v: i64| {
-            buf[at] = b'0' + (v / 10) as u8;
-            buf[at + 1] = b'0' + (v % 10) as u8;
-        };
-        put2(0, h);
-        put2(3, mi);
-        put2(6, s);
-        put2(10, milli % 100);
-        buf[9] = b'0' + (milli / 100) as u8;
-        out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+        push_ascii(out, &time_text(rem));
     }
 }
 
