@@ -28,49 +28,35 @@ import { createPublicApi, TAG } from './public-api.mjs';
 /** Calls kept while the core loads; beyond this the oldest are dropped (and counted). */
 export const MAX_CALLS_BEFORE_READY = 1000;
 /** The raw platform events the hooks report, named as the core inputs they become. */
-const HOOK_INPUTS = [
-  'appLaunch',
-  'appShow',
-  'appHide',
-  'pageShow',
-  'pageHide',
-  'tap',
-  'exposure',
-  'share',
-];
+const HOOK_INPUTS = 'appLaunch appShow appHide pageShow pageHide tap exposure share'.split(' ');
 /** The longest delay setTimeout accepts. */
 const MAX_TIMER_MS = 2147483647;
 
-/** `init` options (`group.key`) copied to the core configuration key when set. */
-const OPTION_KEYS = {
-  'batch.size': 'flushAt',
-  'batch.intervalMs': 'flushIntervalMs',
-  'batch.maxEvents': 'maxBatchEvents',
-  'batch.gzip': 'gzip',
-  'batch.timeoutMs': 'requestTimeoutMs',
-  'exposure.ratio': 'exposureRatio',
-  'exposure.dwellMs': 'exposureDwellMs',
-  'exposure.frequency': 'exposureFrequency',
-  'share.augment': 'shareAugment',
-  datasetAllow: 'datasetAllow',
-  storagePrefix: 'storagePrefix',
-};
+/**
+ * `init` options copied to the core configuration when set, as `group.key.coreKey` (`group`
+ * empty: a top-level option). One string: the shortest form in the minified bundle.
+ */
+const OPTION_KEYS = (
+  'batch.size.flushAt batch.intervalMs.flushIntervalMs batch.maxEvents.maxBatchEvents ' +
+  'batch.gzip.gzip batch.timeoutMs.requestTimeoutMs exposure.ratio.exposureRatio ' +
+  'exposure.dwellMs.exposureDwellMs exposure.frequency.exposureFrequency ' +
+  'share.augment.shareAugment .datasetAllow.datasetAllow .storagePrefix.storagePrefix'
+).split(' ');
 
 /**
  * Maps the public `init` options to the core's configuration (sdk-wasm/src/core/config.rs,
- * camelCase). Unknown core knobs can be passed through `options.core`.
+ * camelCase). Unknown core knobs can be passed through `options.core`. The core validates the
+ * configuration again when it starts; these checks run before the wasm is loaded, so a wrong
+ * `init` fails at once, with the option's public name.
  * @returns {{config?: object, error?: string}}
  */
 export function coreConfig(options, hostContext) {
   const o = options || {};
-  if (typeof o.serverUrl !== 'string' || !/^https?:\/\//.test(o.serverUrl)) {
-    return { error: 'init: `serverUrl` must be an http(s) URL, e.g. https://t.example.com' };
-  }
-  if (typeof o.writeKey !== 'string' || o.writeKey === '') {
-    return { error: 'init: `writeKey` is required' };
-  }
+  const error = (e) => ({ error: `init: ${e}` });
+  if (!/^https?:\/\//.test(o.serverUrl)) return error('`serverUrl` must be an http(s) URL');
+  if (typeof o.writeKey !== 'string' || !o.writeKey) return error('`writeKey` is required');
   if (o.consent !== undefined && o.consent !== 'granted' && o.consent !== 'pending') {
-    return { error: "init: `consent` must be 'granted' or 'pending'" };
+    return error("`consent` must be 'granted' or 'pending'");
   }
   // The core applies the defaults (every switch on) and the `app` rule (`app` switches the
   // three app events at once, `appLaunch` / `appShow` / `appHide` override it one by one); the
@@ -87,10 +73,11 @@ export function coreConfig(options, hostContext) {
     timezoneOffsetMin: hostContext.timezoneOffsetMin,
     libraryName: hostContext.libraryName,
   };
-  for (const path of Object.keys(OPTION_KEYS)) {
-    const [group, key] = path.split('.');
-    const value = key ? o[group]?.[key] : o[group];
-    if (value !== undefined) config[OPTION_KEYS[path]] = value;
+  for (const entry of OPTION_KEYS) {
+    const [group, key, coreKey] = entry.split('.');
+    // `Object(x)`: an absent or non-object group reads as empty.
+    const value = (group ? Object(o[group]) : o)[key];
+    if (value !== undefined) config[coreKey] = value;
   }
   Object.assign(config, o.core);
   return { config };
@@ -117,9 +104,13 @@ export function createClient(host) {
   const readyWaiters = [];
 
   function internal(where, err) {
-    internalErrors += 1;
     // One line per kind of failure is enough; never flood the console of the host app.
-    if (internalErrors <= 3) console_.error(`${TAG} internal error in ${where} (ignored):`, err);
+    if (++internalErrors <= 3) console_.error(`${TAG} internal error in ${where} (ignored):`, err);
+  }
+
+  function stopTimer() {
+    if (timer !== null) host.clearTimeout(timer);
+    timer = null;
   }
 
   function disable(reason, err) {
@@ -127,11 +118,9 @@ export function createClient(host) {
     state = 'disabled';
     core = null;
     queue = [];
-    if (timer !== null) host.clearTimeout(timer);
-    timer = null;
+    stopTimer();
     console_.error(
-      `${TAG} ${reason}; maidian is disabled for this run (no-op mode: every call is ` +
-        'ignored; the app keeps working).',
+      `${TAG} ${reason}; no-op mode for this run (every call is ignored; the app keeps working)`,
       err === undefined ? '' : err,
     );
     settleWaiters();
@@ -187,17 +176,17 @@ export function createClient(host) {
       for (;;) {
         let effects;
         try {
-          effects = core.pollEffects();
+          effects = core.pollEffects() || [];
         } catch (err) {
           coreFailed(err);
           return;
         }
-        if (!effects || effects.length === 0) return;
+        if (!effects.length) return;
         for (const effect of effects) {
           try {
             execute(effect);
           } catch (err) {
-            internal(`effect ${effect?.type}`, err);
+            internal('effect', err);
           }
           if (!core) return;
         }
@@ -213,8 +202,7 @@ export function createClient(host) {
         // Refused (quota, per-key limit): the core keeps those events in memory, sends them
         // soon, writes them again after the next delivery, and logs the warning.
         if (!host.storage.set(effect.key, effect.value)) {
-          const key = effect.key;
-          submit((c, now) => c.persistFailed(now, key));
+          submit((c, now) => c.persistFailed(now, effect.key));
         }
         break;
       case 'remove':
@@ -231,22 +219,21 @@ export function createClient(host) {
         else if (debug) console_.debug(TAG, effect.message);
         break;
       default:
-        internal('execute', new Error(`unknown effect ${effect.type}`));
+        throw new Error(`unknown effect ${effect.type}`);
     }
   }
 
   function send(effect) {
     const owner = core;
     let done = false;
+    /** The request's outcome, once, and only to the core that asked for it. */
     const finish = (status, retryAfter) => {
-      if (done) return;
+      if (!done && core === owner) {
+        submit((c, now) => c.sent(now, effect.batchId, status, retryAfter));
+      }
       done = true;
-      if (core !== owner) return;
-      submit((c, now) => c.sent(now, effect.batchId, status, retryAfter));
     };
-    if (debug) {
-      console_.debug(`${TAG} send batch ${effect.batchId}: ${effect.events} events`);
-    }
+    if (debug) console_.debug(`${TAG} send batch ${effect.batchId}: ${effect.events} events`);
     try {
       host.request(
         {
@@ -259,35 +246,36 @@ export function createClient(host) {
       );
     } catch (err) {
       internal('request', err);
-      finish(0, undefined);
+      finish(0);
     }
   }
 
   function wakeAt(at) {
-    if (timer !== null) host.clearTimeout(timer);
-    timer = null;
+    stopTimer();
     // `at: null`: nothing is due, no timer (a Node process may exit).
     if (typeof at !== 'number') return;
     const arm = () => {
-      const delay = Math.min(Math.max(0, at - host.now()), MAX_TIMER_MS);
-      timer = host.setTimeout(() => {
-        timer = null;
-        // A timer may fire a little early (clock adjustments); the core announces a wake-up
-        // only once, so re-arm for the remainder instead of ticking too soon.
-        if (host.now() < at) arm();
-        else submit((c, now) => c.tick(now));
-      }, delay);
+      timer = host.setTimeout(
+        () => {
+          timer = null;
+          // A timer may fire a little early (clock adjustments); the core announces a wake-up
+          // only once, so re-arm for the remainder instead of ticking too soon.
+          if (host.now() < at) arm();
+          else submit((c, now) => c.tick(now));
+        },
+        Math.min(Math.max(0, at - host.now()), MAX_TIMER_MS),
+      );
     };
     arm();
   }
 
   function start(factory, entropy, initAt) {
     const { config } = coreConfig(options, host.context());
-    // The core's default prefix (config.rs); the host reads only the keys under it.
-    const prefix = config.storagePrefix || 'md_';
     requestTimeoutMs = config.requestTimeoutMs || requestTimeoutMs;
-    const first = queue.length > 0 ? Math.min(queue[0][1], initAt) : initAt;
-    core = factory(config, { now: first, entropy, stored: host.storage.entries(prefix) });
+    const first = queue.length ? Math.min(queue[0][1], initAt) : initAt;
+    // 'md_': the core's default prefix (config.rs); the host reads only the keys under it.
+    const stored = host.storage.entries(config.storagePrefix || 'md_');
+    core = factory(config, { now: first, entropy, stored });
     state = 'ready';
     drain();
     const calls = queue;
@@ -296,7 +284,7 @@ export function createClient(host) {
       if (state !== 'ready') break;
       apply(fn, now);
     }
-    if (droppedBeforeReady > 0) {
+    if (droppedBeforeReady) {
       console_.warn(
         `${TAG} ${droppedBeforeReady} calls made before the SDK was ready were dropped`,
       );
@@ -324,11 +312,9 @@ export function createClient(host) {
       Promise.all([host.loadCore(opts), host.randomBytes(32)])
         .then(([factory, entropy]) => {
           if (state !== 'loading') return;
+          // Without one, event ids could collide across devices: never `Math.random`.
           if (!entropy || entropy.length < 16) {
-            disable(
-              'no cryptographic random source on this host (wx.getRandomValues / ' +
-                'crypto.getRandomValues); without one, event ids could collide across devices',
-            );
+            disable('no cryptographic random source (getRandomValues) on this host');
             return;
           }
           try {
@@ -350,8 +336,8 @@ export function createClient(host) {
     console: console_,
     status: () => state,
     whenSettled: (resolve) => {
-      if (state === 'ready' || state === 'disabled') resolve(state === 'ready');
-      else readyWaiters.push(resolve);
+      readyWaiters.push(resolve);
+      if (state === 'ready' || state === 'disabled') settleWaiters();
     },
     core: () => core,
   });

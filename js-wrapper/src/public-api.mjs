@@ -58,13 +58,15 @@ export function createPublicApi(entry) {
     };
 
   /** A method whose only argument to the core is the time: `core[input](now)`. */
-  const timeOnly = (where, input) => guarded(where, () => submit((c, now) => c[input](now)));
+  const timeOnly = (input) => guarded(input, () => submit((c, now) => c[input](now)));
 
+  /** `core[op](now, arg)` (timed registry) or `core[op](arg)`. */
+  const registry = (op, arg) => submit((c, now) => (timed ? c[op](now, arg) : c[op](arg)));
+
+  /** A call-time copy of `value`, or `undefined` (and a warning) when it is no JSON object. */
   function props(name, value) {
     const p = snapshot(value);
-    if (p === undefined) {
-      out.warn(`${TAG} ${name}: properties must be a plain JSON object; call ignored`);
-    }
+    if (p === undefined) out.warn(`${TAG} ${name}: properties must be a JSON object; ignored`);
     return p;
   }
 
@@ -74,7 +76,7 @@ export function createPublicApi(entry) {
       const p = props('track', properties);
       if (p === undefined) return;
       if (typeof name !== 'string') {
-        out.warn(`${TAG} track: the event name must be a string; call ignored`);
+        out.warn(`${TAG} track: the event name must be a string; ignored`);
         return;
       }
       submit((c, now) => c.track(now, name, p));
@@ -82,34 +84,32 @@ export function createPublicApi(entry) {
     identify: guarded('identify', (userId, traits) => {
       const t = props('identify', traits);
       if (t === undefined) return;
-      const id = userId === undefined || userId === null ? null : String(userId);
+      const id = userId == null ? null : String(userId);
       submit((c, now) => c.identify(now, id, t));
     }),
     register: guarded('register', (properties) => {
       const p = props('register', properties);
-      if (p === undefined) return;
-      submit(timed ? (c, now) => c.register(now, p) : (c) => c.register(p));
+      if (p !== undefined) registry('register', p);
     }),
     unregister: guarded('unregister', (key) => {
-      if (typeof key !== 'string') return;
-      submit(timed ? (c, now) => c.unregister(now, key) : (c) => c.unregister(key));
+      if (typeof key === 'string') registry('unregister', key);
     }),
-    consent: { grant: timeOnly('consent.grant', 'grant'), deny: timeOnly('consent.deny', 'deny') },
-    flush: timeOnly('flush', 'flush'),
-    reset: timeOnly('reset', 'reset'),
+    consent: { grant: timeOnly('grant'), deny: timeOnly('deny') },
+    flush: timeOnly('flush'),
+    reset: timeOnly('reset'),
     /**
      * Resolves `true` once the core runs, `false` if the SDK is (or becomes) disabled. Never
      * rejects. For tests and for apps that want to know; nothing needs to wait for it.
      */
-    ready: () => new Promise((resolve) => entry.whenSettled(resolve)),
+    ready: () => new Promise(entry.whenSettled),
     /** `idle` (no init yet), `loading`, `ready` or `disabled`. */
-    status: () => status(),
+    status,
     /** The core's view (consent, ids, counters) once ready; `null` before. For debugging. */
     inspect: guarded('inspect', () => {
       if (status() !== 'ready') return null;
       const c = entry.core();
       const view = {};
-      for (const k of ['consent', 'anonymousId', 'userId', 'sessionId', 'stats']) view[k] = c[k]();
+      for (const k of 'consent anonymousId userId sessionId stats'.split(' ')) view[k] = c[k]();
       return view;
     }),
   };

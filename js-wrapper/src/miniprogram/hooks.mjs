@@ -20,21 +20,20 @@
  * the core's; this file only reads the options it needs to decide what to observe.
  */
 
-import { snapshot } from '../public-api.mjs';
+import { snapshot, TAG } from '../public-api.mjs';
+import { call } from './host.mjs';
 
 /* global App, Page, Component, getCurrentPages */
 
-const TAP_TYPES = ['tap', 'longpress', 'longtap'];
+/** Event types that are taps. */
+const TAP = /^(tap|longpress|longtap)$/;
 /** Page lifecycle and framework callbacks: never treated as tap handlers. */
-const PAGE_CALLBACKS = (
-  'onLoad onShow onReady onHide onUnload onRouteDone onPullDownRefresh onReachBottom ' +
-  'onShareAppMessage onShareTimeline onAddToFavorites onPageScroll onResize onTabItemTap ' +
-  'onSaveExitState'
-).split(' ');
+const PAGE_CALLBACK =
+  /^on(Load|Show|Ready|Hide|Unload|RouteDone|PullDownRefresh|ReachBottom|ShareAppMessage|ShareTimeline|AddToFavorites|PageScroll|Resize|TabItemTap|SaveExitState)$/;
 /** Share handlers and the `method` the core gets for each. */
 const SHARE_HANDLERS = { onShareAppMessage: 'message', onShareTimeline: 'timeline' };
-/** `App()` lifecycles and the core input each one reports (after it ran). */
-const APP_LIFECYCLES = { onLaunch: 'appLaunch', onShow: 'appShow', onHide: 'appHide' };
+/** `App()` lifecycles; `onX` reports core input `appX` (after it ran). */
+const APP_LIFECYCLES = ['onLaunch', 'onShow', 'onHide'];
 const MARK = '__maidian';
 
 function isObject(x) {
@@ -43,6 +42,11 @@ function isObject(x) {
 
 function isThenable(x) {
   return isObject(x) && typeof x.then === 'function';
+}
+
+/** No usable value: `null`, `undefined` or `''`. */
+function blank(x) {
+  return x == null || x === '';
 }
 
 /** Sets `obj[name]`, reporting whether it took (frozen or accessor-only objects refuse). */
@@ -69,8 +73,13 @@ function wrapOnce(fn, make) {
  * @param {object} deps.api the host API object (`wx`, `tt`, ...)
  */
 export function createHooks({ input, api }) {
-  /** Per page/component instance: `{ query, ready, observer, setData }`. */
+  /**
+   * Per page/component instance: `query` (of `onLoad`), `ready` (first render done), `setData`
+   * (whether `setData` is wrapped).
+   */
   const instances = new WeakMap();
+  /** Per page/component instance: disconnects its live exposure observer. */
+  const observers = new WeakMap();
   let appHooked = false;
   let launched = false;
   const warned = {};
@@ -85,9 +94,8 @@ export function createHooks({ input, api }) {
   }
 
   function warnOnce(key, message) {
-    if (warned[key]) return;
+    if (!warned[key]) console.warn(TAG, message);
     warned[key] = true;
-    console.warn('[maidian]', message);
   }
 
   function stateOf(ctx) {
@@ -99,55 +107,47 @@ export function createHooks({ input, api }) {
     return s;
   }
 
-  /** What the hooks need from the `init` options (all on until `init` says otherwise). */
-  function settings() {
-    const o = input.options() || {};
-    const at = o.autoTrack || {};
-    const x = o.exposure || {};
-    return {
-      click: at.click !== false,
-      exposure: at.exposure !== false,
-      className: typeof x.className === 'string' && x.className ? x.className : 'md-expose',
-      maxNodes: x.maxNodes > 0 ? x.maxNodes : 200,
-      ratio: x.ratio > 0 && x.ratio <= 1 ? x.ratio : 0.5,
-      components: x.components !== false,
-      augment: !!o.share?.augment,
-    };
+  /**
+   * The `init` option group `name` (`autoTrack`, `exposure`, `share`), `{}` when absent or
+   * before `init`: every switch the hooks read is on until `init` says otherwise.
+   */
+  function option(name) {
+    return Object(Object(input.options())[name]);
   }
 
   /**
-   * A lifecycle in place of `user` (which may be absent): runs it with the same `this` and
-   * arguments and returns what it returned (or throws what it threw), then reports
-   * `report(this, firstArgument)`, guarded.
+   * `fn` (which may be absent) in a function that runs it with the same `this` and arguments
+   * and returns what it returned (or throws what it threw); `before(this, firstArgument)` runs
+   * before it, `after(this, firstArgument)` after it, each guarded under `where`.
    */
-  function thenReport(user, where, report) {
+  function around(fn, where, before, after) {
     return function (...args) {
+      if (before) guard(where, () => before(this, args[0]));
       try {
-        return typeof user === 'function' ? user.apply(this, args) : undefined;
+        return typeof fn === 'function' ? fn.apply(this, args) : undefined;
       } finally {
-        guard(where, () => report(this, args[0]));
+        if (after) guard(where, () => after(this, args[0]));
       }
-    };
-  }
-
-  function launchOptions(opts) {
-    const o = isObject(opts) ? opts : {};
-    return {
-      path: typeof o.path === 'string' ? o.path : undefined,
-      query: snapshot(o.query) || {},
-      scene: typeof o.scene === 'number' ? o.scene : Number(o.scene) || undefined,
     };
   }
 
   /** Reports app event `kind` (`appLaunch` / `appShow` / `appHide`) with the host's options. */
   function appEvent(kind, opts) {
-    if (kind === 'appHide') input.appHide();
-    else input[kind](launchOptions(opts));
+    if (kind === 'appHide') {
+      input.appHide();
+      return;
+    }
+    const o = Object(opts);
+    input[kind]({
+      path: typeof o.path === 'string' ? o.path : undefined,
+      query: snapshot(o.query) || {},
+      scene: Number(o.scene) || undefined,
+    });
   }
 
   function currentPage() {
-    const pages = typeof getCurrentPages === 'function' ? getCurrentPages() : undefined;
-    return pages?.length ? pages[pages.length - 1] : undefined;
+    const pages = (typeof getCurrentPages === 'function' && getCurrentPages()) || [];
+    return pages[pages.length - 1];
   }
 
   /** Whether a component instance is a page (a Component() used as a page). */
@@ -162,53 +162,57 @@ export function createHooks({ input, api }) {
   // ---------------------------------------------------------------------------------- exposure
 
   function disconnectExposure(ctx) {
-    const s = instances.get(ctx);
-    const live = s?.observer;
-    if (!live) return;
-    s.observer = null;
-    live.on = false;
-    try {
-      live.ob.disconnect();
-    } catch (_) {
-      // Already gone with its page.
-    }
+    const stop = observers.get(ctx);
+    observers.delete(ctx);
+    if (stop) stop();
   }
 
   function connectExposure(ctx) {
-    const cfg = settings();
-    if (!cfg.exposure || !isObject(ctx) || typeof ctx.createIntersectionObserver !== 'function') {
+    if (
+      option('autoTrack').exposure === false ||
+      !isObject(ctx) ||
+      typeof ctx.createIntersectionObserver !== 'function'
+    ) {
       return;
     }
     disconnectExposure(ctx);
-    const thresholds = [0, cfg.ratio, 1].filter((t, i, a) => a.indexOf(t) === i);
-    const ob = ctx.createIntersectionObserver({ observeAll: true, thresholds });
-    const live = { ob, on: true };
-    stateOf(ctx).observer = live;
-    const keys = {};
-    let count = 0;
-    ob.relativeToViewport().observe(`.${cfg.className}`, (res) =>
+    const x = option('exposure');
+    const cls = typeof x.className === 'string' && x.className ? x.className : 'md-expose';
+    const maxNodes = x.maxNodes > 0 ? x.maxNodes : 200;
+    const ratio = x.ratio > 0 && x.ratio <= 1 ? x.ratio : 0.5;
+    const ob = ctx.createIntersectionObserver({
+      observeAll: true,
+      thresholds: ratio < 1 ? [0, ratio, 1] : [0, 1],
+    });
+    let on = true;
+    observers.set(ctx, () => {
+      on = false;
+      try {
+        ob.disconnect();
+      } catch (_) {
+        // Already gone with its page.
+      }
+    });
+    const keys = new Set();
+    ob.relativeToViewport().observe(`.${cls}`, (res) =>
       guard('exposure', () => {
-        if (!live.on || !isObject(res)) return;
+        if (!on || !isObject(res)) return;
         const dataset = isObject(res.dataset) ? res.dataset : {};
-        const raw = dataset.mdKey !== undefined && dataset.mdKey !== '' ? dataset.mdKey : res.id;
-        if (raw === undefined || raw === null || raw === '') {
-          warnOnce(
-            'nokey',
-            `an element with class "${cfg.className}" has neither data-md-key nor an id; it is not tracked`,
-          );
+        const raw = blank(dataset.mdKey) ? res.id : dataset.mdKey;
+        if (blank(raw)) {
+          warnOnce('key', `a "${cls}" element without data-md-key or id is not tracked`);
           return;
         }
         const key = String(raw);
-        if (!keys[key]) {
-          if (count >= cfg.maxNodes) {
+        if (!keys.has(key)) {
+          if (keys.size >= maxNodes) {
             warnOnce(
               'cap',
-              `more than ${cfg.maxNodes} exposure elements on one page or component; the rest are ignored (exposure.maxNodes)`,
+              `over ${maxNodes} "${cls}" elements in one page or component: the rest are ignored (exposure.maxNodes)`,
             );
             return;
           }
-          keys[key] = true;
-          count += 1;
+          keys.add(key);
         }
         input.exposure([
           { key, ratio: Number(res.intersectionRatio) || 0, dataset: snapshot(dataset) || {} },
@@ -238,8 +242,10 @@ export function createHooks({ input, api }) {
   // -------------------------------------------------------------------------------- page events
 
   function pageShow(ctx) {
-    const s = stateOf(ctx);
-    input.pageShow({ path: routeOf(ctx), query: s.query || snapshot(ctx.options) || {} });
+    input.pageShow({
+      path: routeOf(ctx),
+      query: stateOf(ctx).query || snapshot(ctx.options) || {},
+    });
     reconnectExposure(ctx);
   }
 
@@ -261,63 +267,55 @@ export function createHooks({ input, api }) {
 
   // -------------------------------------------------------------------------------- handlers
 
+  /** A handler that reports taps BEFORE it runs (it usually navigates away). */
   function wrapHandler(user, name) {
-    return wrapOnce(
-      user,
-      () =>
-        function (...args) {
-          // Every tap goes to the core, which drops it when `autoTrack.click` is off.
-          const e = args[0];
-          const t = isObject(e) && e.currentTarget;
-          if (TAP_TYPES.indexOf(e?.type) >= 0 && isObject(t)) {
-            guard('tap', () =>
-              input.tap({
-                kind: e.type,
-                elementId: typeof t.id === 'string' && t.id ? t.id : undefined,
-                handler: name,
-                dataset: snapshot(t.dataset) || {},
-              }),
-            );
-          }
-          return user.apply(this, args);
-        },
+    return wrapOnce(user, () =>
+      // Every tap goes to the core, which drops it when `autoTrack.click` is off.
+      around(user, 'tap', (_, e) => {
+        const t = isObject(e) && e.currentTarget;
+        if (!isObject(t) || !TAP.test(e.type)) return;
+        input.tap({
+          kind: e.type,
+          elementId: typeof t.id === 'string' && t.id ? t.id : undefined,
+          handler: name,
+          dataset: snapshot(t.dataset) || {},
+        });
+      }),
     );
   }
 
-  /** The payload with the share chain (only with `share.augment`); a new object. */
-  function augment(ctx, method, payload) {
-    if (!settings().augment || !isObject(payload)) return payload;
-    const out = Object.assign({}, payload);
-    const route = `/${routeOf(ctx)}`;
-    if (method === 'timeline') {
-      const full = input.sharePath(out.query ? `${route}?${out.query}` : route, method);
-      const q = full.indexOf('?');
-      out.query = q >= 0 ? full.slice(q + 1) : '';
-    } else {
-      out.path = input.sharePath(out.path || route, method);
-    }
-    return out;
-  }
-
   function wrapShare(user, method) {
+    const timeline = method === 'timeline';
     return wrapOnce(
       user,
       () =>
         function (...args) {
-          const opts = args[0];
           const result = user.apply(this, args);
           const out = guard('share', () => {
-            // The path shared, as the host will open it (the page's own when the payload has none).
-            const p = isObject(result) && !isThenable(result) ? result : {};
             const route = `/${routeOf(this)}`;
-            const given = method === 'timeline' ? p.query : p.path;
-            let path = route;
-            if (typeof given === 'string' && given) {
-              path = method === 'timeline' ? `${route}?${given}` : given;
-            }
-            input.share({ method, from: isObject(opts) ? opts.from : undefined, path });
-            if (!settings().augment) return result;
-            const aug = (payload) => augment(this, method, payload);
+            /** The path shared, as the host will open it (the page's own when the payload has none). */
+            const pathOf = (payload) => {
+              const given = timeline ? payload.query : payload.path;
+              if (typeof given !== 'string' || !given) return route;
+              return timeline ? `${route}?${given}` : given;
+            };
+            const opts = args[0];
+            input.share({
+              method,
+              from: isObject(opts) ? opts.from : undefined,
+              path: pathOf(isObject(result) && !isThenable(result) ? result : {}),
+            });
+            if (!option('share').augment) return result;
+            /** The payload with the share chain (`share.augment`); a new object. */
+            const aug = (payload) => {
+              if (!isObject(payload)) return payload;
+              const copy = Object.assign({}, payload);
+              const full = input.sharePath(pathOf(copy), method);
+              const q = full.indexOf('?');
+              if (!timeline) copy.path = full;
+              else copy.query = q < 0 ? '' : full.slice(q + 1);
+              return copy;
+            };
             if (isThenable(result)) return result.then(aug);
             const sync = aug(result);
             if (isObject(sync) && isThenable(sync.promise)) sync.promise = sync.promise.then(aug);
@@ -332,47 +330,37 @@ export function createHooks({ input, api }) {
 
   function hookApp(options) {
     if (!isObject(options)) return;
-    const originals = {};
-    let ok = true;
-    for (const name of Object.keys(APP_LIFECYCLES)) {
-      const user = options[name];
-      originals[name] = user;
-      ok =
-        ok &&
-        replace(
-          options,
-          name,
-          thenReport(user, `App.${name}`, (_, opts) => {
-            if (name === 'onLaunch') launched = true;
-            appEvent(APP_LIFECYCLES[name], opts);
-          }),
-        );
-    }
-    if (ok) {
-      appHooked = true;
-    } else {
-      // Put back whatever we managed to change; the onAppShow/onAppHide fallback reports them.
-      for (const name of Object.keys(originals)) replace(options, name, originals[name]);
-    }
+    const originals = APP_LIFECYCLES.map((name) => options[name]);
+    const hooked = APP_LIFECYCLES.every((name) =>
+      replace(
+        options,
+        name,
+        around(options[name], `App.${name}`, 0, (_, opts) => {
+          if (name === 'onLaunch') launched = true;
+          appEvent(`app${name.slice(2)}`, opts);
+        }),
+      ),
+    );
+    if (hooked) appHooked = true;
+    // Put back whatever we managed to change; the onAppShow/onAppHide fallback reports them.
+    else for (const [i, name] of APP_LIFECYCLES.entries()) replace(options, name, originals[i]);
   }
 
   /** `wx.onAppShow` / `wx.onAppHide`: used only when `App()` could not be hooked. */
   function listenAppEvents() {
     const listen = (name, report) => {
-      if (typeof api?.[name] === 'function') api[name]((opts) => guard(name, () => report(opts)));
+      if (api && typeof api[name] === 'function') {
+        api[name]((opts) => guard(name, () => appHooked || report(opts)));
+      }
     };
     listen('onAppShow', (opts) => {
-      if (appHooked) return;
       if (!launched) {
         launched = true;
-        const sync = api.getLaunchOptionsSync;
-        appEvent('appLaunch', typeof sync === 'function' ? api.getLaunchOptionsSync() : {});
+        appEvent('appLaunch', call(api, 'getLaunchOptionsSync'));
       }
       appEvent('appShow', opts);
     });
-    listen('onAppHide', () => {
-      if (!appHooked) input.appHide();
-    });
+    listen('onAppHide', () => input.appHide());
   }
 
   // -------------------------------------------------------------------------------- Page
@@ -382,11 +370,10 @@ export function createHooks({ input, api }) {
     // Component() used as a page (there the lifecycles act only when `this` is a page).
     const forPage = methods === options;
     for (const name of Object.keys(PAGE_LIFECYCLES)) {
-      const user = methods[name];
       replace(
         methods,
         name,
-        thenReport(user, name, (ctx, arg) => {
+        around(methods[name], name, 0, (ctx, arg) => {
           if (forPage || isPage(ctx)) PAGE_LIFECYCLES[name](ctx, arg);
         }),
       );
@@ -406,8 +393,8 @@ export function createHooks({ input, api }) {
    */
   function wrapHandlers(obj, invokers) {
     for (const name of Object.keys(obj)) {
-      if (PAGE_CALLBACKS.indexOf(name) >= 0) continue;
-      const fn = invokers ? Object.getOwnPropertyDescriptor(obj, name)?.value : obj[name];
+      if (PAGE_CALLBACK.test(name)) continue;
+      const fn = invokers ? Object.getOwnPropertyDescriptor(obj, name).value : obj[name];
       if (typeof fn !== 'function' || fn[MARK] || (invokers && typeof fn.value !== 'function')) {
         continue;
       }
@@ -431,18 +418,16 @@ export function createHooks({ input, api }) {
    * component's `setData` is never touched.
    */
   function watchInvokers(ctx) {
-    if (!settings().click || !isObject(ctx)) return;
+    if (option('autoTrack').click === false || !isObject(ctx)) return;
     wrapHandlers(ctx, true);
     const s = stateOf(ctx);
     const setData = ctx.setData;
     if (s.setData || typeof setData !== 'function' || !isObject(ctx.$vm)) return;
-    s.setData = replace(ctx, 'setData', function (...args) {
-      try {
-        return setData.apply(this, args);
-      } finally {
-        guard('setData', () => wrapHandlers(ctx, true));
-      }
-    });
+    s.setData = replace(
+      ctx,
+      'setData',
+      around(setData, 'setData', 0, () => wrapHandlers(ctx, true)),
+    );
   }
 
   function hookPage(options) {
@@ -460,7 +445,7 @@ export function createHooks({ input, api }) {
 
   /** Wraps lifetime `name` of `holder` (or the legacy top-level `fallback`) to `report(this)`. */
   function hookLifetime(holder, name, fallback, report) {
-    replace(holder, name, thenReport(holder[name] || fallback, `Component.${name}`, report));
+    replace(holder, name, around(holder[name] || fallback, `Component.${name}`, 0, report));
   }
 
   function hookComponent(options) {
@@ -472,7 +457,7 @@ export function createHooks({ input, api }) {
     const { lifetimes } = options;
     hookLifetime(lifetimes, 'attached', options.attached, watchInvokers);
     // Exposure inside the component's own tree (a page's observer cannot see into it).
-    if (!settings().components || !hasObject(options, 'pageLifetimes')) return;
+    if (option('exposure').components === false || !hasObject(options, 'pageLifetimes')) return;
     const notPage = (fn) => (ctx) => {
       if (!isPage(ctx)) fn(ctx);
     };
@@ -484,15 +469,9 @@ export function createHooks({ input, api }) {
 
   // -------------------------------------------------------------------------------- install
 
+  /** The global constructor `original`, hooking the options object it is called with. */
   function wrapConstructor(original, hook, name) {
-    return wrapOnce(
-      original,
-      () =>
-        function (...args) {
-          guard(name, () => hook(args[0]));
-          return original.apply(this, args);
-        },
-    );
+    return wrapOnce(original, () => around(original, name, (_, options) => hook(options)));
   }
 
   /** Replaces the global constructors (once per realm, even if the package is loaded twice). */
@@ -520,8 +499,8 @@ export function createHooks({ input, api }) {
     }),
     pageHide: explicit((page) => pageHide(page || currentPage())),
   };
-  for (const name of Object.keys(APP_LIFECYCLES)) {
-    const kind = APP_LIFECYCLES[name];
+  for (const name of APP_LIFECYCLES) {
+    const kind = `app${name.slice(2)}`;
     lifecycle[kind] = explicit((opts) => appEvent(kind, opts));
   }
 

@@ -41,11 +41,11 @@ export function detectPlatform() {
 
 /** `Retry-After` in seconds from a response header object (any case; seconds or HTTP date). */
 export function retryAfterSeconds(header, now) {
-  if (!header || typeof header !== 'object') return undefined;
-  for (const name of Object.keys(header)) {
-    if (name.toLowerCase() !== 'retry-after') continue;
+  // `for in` over a missing header runs no iteration.
+  for (const name in header) {
+    if (!/^retry-after$/i.test(name)) continue;
     const raw = String(header[name]).trim();
-    if (/^\d+(\.\d+)?$/.test(raw)) return Number(raw);
+    if (/^\d+(\.\d+)?$/.test(raw)) return +raw;
     const at = Date.parse(raw);
     if (!Number.isNaN(at)) return Math.max(0, (at - now) / 1000);
   }
@@ -54,24 +54,18 @@ export function retryAfterSeconds(header, now) {
 
 /** A Uint8Array as an ArrayBuffer of exactly its bytes (what `request` sends as a binary body). */
 export function toArrayBuffer(bytes) {
-  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes.buffer;
-  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  // A view as long as its buffer is all of it; otherwise a copy of the view's bytes.
+  return bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
 }
 
-function call(api, name, arg) {
-  if (!api || typeof api[name] !== 'function') return undefined;
+/** `api[name](arg)`, or `undefined` when the host has no such API or it throws. */
+export function call(api, name, arg) {
   try {
     return api[name](arg);
   } catch (_) {
     return undefined;
   }
 }
-
-/** The host info fields the context is built from. */
-const CONTEXT_FIELDS =
-  'SDKVersion version brand model system platform screenWidth screenHeight pixelRatio language'.split(
-    ' ',
-  );
 
 /**
  * The static context the core puts on every event (protocol `Context`, camelCase).
@@ -85,33 +79,37 @@ export function collectContext(platform) {
   if (device.model === undefined && win.screenWidth === undefined) {
     sources.push(get('getSystemInfoSync'));
   }
-  // Each field from the first source above that has it (not null / undefined).
-  const info = {};
-  for (const k of CONTEXT_FIELDS) {
-    info[k] = sources.map((src) => src[k]).find((v) => v != null);
-  }
-  const mp = get('getAccountInfoSync').miniProgram || {};
+  /** Host info field `k` from the first source above that has it (not null / undefined). */
+  const info = (k) => sources.map((src) => src[k]).find((v) => v != null);
+  const brand = info('brand');
+  const model = info('model');
+  const system = info('system');
+  const os = info('platform');
+  const language = info('language');
+  const width = info('screenWidth');
+  const height = info('screenHeight');
+  const density = info('pixelRatio');
+  const { appId, version, envVersion } = get('getAccountInfoSync').miniProgram || {};
   // Fields left `undefined` are absent for the core (inputs cross as JSON).
   const context = {
     miniProgram: {
       platform: platform.name,
-      baseLibraryVersion: info.SDKVersion,
-      hostVersion: info.version,
+      baseLibraryVersion: info('SDKVersion'),
+      hostVersion: info('version'),
     },
   };
-  if (mp.appId || mp.version || mp.envVersion) {
+  if (appId || version || envVersion) {
     context.app = {
-      id: mp.appId || undefined,
-      version: mp.version || undefined,
-      env: mp.envVersion || undefined,
+      id: appId || undefined,
+      version: version || undefined,
+      env: envVersion || undefined,
     };
   }
-  if (info.brand || info.model) context.device = { brand: info.brand, model: info.model };
+  if (brand || model) context.device = { brand, model };
   // `system` is "iOS 17.4.1" / "Android 14"; `platform` is ios / android / devtools / windows / mac.
-  const m = typeof info.system === 'string' && /^(\S+)\s*(.*)$/.exec(info.system.trim());
+  const m = typeof system === 'string' && /^(\S+)\s*(.*)$/.exec(system.trim());
   if (m) context.os = { name: m[1], version: m[2] || undefined };
-  else if (typeof info.platform === 'string' && info.platform) context.os = { name: info.platform };
-  const { screenWidth: width, screenHeight: height, pixelRatio: density } = info;
+  else if (typeof os === 'string' && os) context.os = { name: os };
   if (typeof width === 'number' && typeof height === 'number') {
     context.screen = {
       width: Math.round(width),
@@ -119,7 +117,7 @@ export function collectContext(platform) {
       density: typeof density === 'number' ? density : undefined,
     };
   }
-  if (typeof info.language === 'string' && info.language) context.locale = info.language;
+  if (typeof language === 'string' && language) context.locale = language;
   const offset = -new Date().getTimezoneOffset();
   context.timezone = String(offset);
   return { context, timezoneOffsetMin: offset, libraryName: 'maidian-miniprogram' };
@@ -130,12 +128,13 @@ export function collectContext(platform) {
  * @param {{name: string, api: object}} platform from {@link detectPlatform}
  * @param {(options: object) => Promise<Function>} loadCore resolves the core factory
  */
-export function createMiniProgramHost(platform, loadCore, console_ = console) {
+export function createMiniProgramHost(platform, loadCore) {
   const api = platform.api;
   let cachedContext;
   return {
-    console: console_,
-    now: () => Date.now(),
+    console,
+    // `Date.now` ignores its `this`; the timers are called as plain functions.
+    now: Date.now,
     setTimeout: (fn, ms) => setTimeout(fn, ms),
     clearTimeout: (id) => clearTimeout(id),
     loadCore,
@@ -143,32 +142,28 @@ export function createMiniProgramHost(platform, loadCore, console_ = console) {
       if (!cachedContext) cachedContext = collectContext(platform);
       return cachedContext;
     },
-    randomBytes(n) {
-      return new Promise((resolve) => {
-        if (!api || typeof api.getRandomValues !== 'function') {
-          resolve(null);
-          return;
-        }
+    randomBytes: (n) =>
+      new Promise((resolve) => {
+        const fail = () => resolve(null);
         try {
+          // Throws (-> null) on a host without the API.
           api.getRandomValues({
             length: n,
             success: (res) => resolve(new Uint8Array(res.randomValues)),
-            fail: () => resolve(null),
+            fail,
           });
         } catch (_) {
-          resolve(null);
+          fail();
         }
-      });
-    },
+      }),
     storage: {
       /** Every stored `[key, value]` whose key starts with `prefix` (strings only). */
       entries(prefix) {
-        const info = call(api, 'getStorageInfoSync');
-        const keys = info && Array.isArray(info.keys) ? info.keys : [];
+        const keys = Object(call(api, 'getStorageInfoSync')).keys;
         const out = [];
-        for (const key of keys) {
-          if (typeof key !== 'string' || !key.startsWith(prefix)) continue;
-          const value = call(api, 'getStorageSync', key);
+        for (const key of Array.isArray(keys) ? keys : []) {
+          const value =
+            typeof key === 'string' && key.startsWith(prefix) && call(api, 'getStorageSync', key);
           if (typeof value === 'string') out.push([key, value]);
         }
         return out;
@@ -185,15 +180,11 @@ export function createMiniProgramHost(platform, loadCore, console_ = console) {
           return false;
         }
       },
-      remove(key) {
-        try {
-          api.removeStorageSync(key);
-        } catch (_) {
-          // Nothing to do: a key that cannot be removed is retried by the core's next purge.
-        }
-      },
+      // A key that cannot be removed is retried by the core's next purge.
+      remove: (key) => call(api, 'removeStorageSync', key),
     },
     request({ url, body, headers, timeoutMs }, done) {
+      // `responseType` is left at its default, `text`, on every host.
       api.request({
         url,
         method: 'POST',
@@ -201,13 +192,15 @@ export function createMiniProgramHost(platform, loadCore, console_ = console) {
         header: headers,
         timeout: timeoutMs,
         dataType: 'text',
-        responseType: 'text',
         success: (res) => done(res.statusCode | 0, retryAfterSeconds(res.header, Date.now())),
-        fail: () => done(0, undefined),
+        fail: () => done(0),
       });
     },
     watchNetwork(report) {
-      const onType = (res) => res?.networkType && report(res.networkType);
+      const onType = (res) => {
+        const type = Object(res).networkType;
+        if (type) report(type);
+      };
       call(api, 'getNetworkType', { success: onType });
       call(api, 'onNetworkStatusChange', onType);
     },
