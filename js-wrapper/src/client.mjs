@@ -48,6 +48,9 @@ const OPTION_KEYS = (
  * camelCase). Unknown core knobs can be passed through `options.core`. The core validates the
  * configuration again when it starts; these checks run before the wasm is loaded, so a wrong
  * `init` fails at once, with the option's public name.
+ * @param {object} options the `init` options
+ * @param {{context?: object, timezoneOffsetMin?: number, libraryName?: string}} hostContext the
+ *   host's static context fields, copied into the configuration as they are
  * @returns {{config?: object, error?: string}}
  */
 export function coreConfig(options, hostContext) {
@@ -63,16 +66,16 @@ export function coreConfig(options, hostContext) {
   // wrapper only reads `false` as off and anything else as on.
   const autotrack = {};
   for (const k of Object.keys(o.autoTrack || {})) autotrack[k] = o.autoTrack[k] !== false;
-  const config = {
-    writeKey: o.writeKey,
-    endpoint: o.serverUrl,
-    consentRequired: o.consent === 'pending',
-    debug: o.debug === true,
-    autotrack,
-    context: hostContext.context,
-    timezoneOffsetMin: hostContext.timezoneOffsetMin,
-    libraryName: hostContext.libraryName,
-  };
+  const config = Object.assign(
+    {
+      writeKey: o.writeKey,
+      endpoint: o.serverUrl,
+      consentRequired: o.consent === 'pending',
+      debug: o.debug === true,
+      autotrack,
+    },
+    hostContext,
+  );
   for (const entry of OPTION_KEYS) {
     const [group, key, coreKey] = entry.split('.');
     // `Object(x)`: an absent or non-object group reads as empty.
@@ -235,15 +238,8 @@ export function createClient(host) {
     };
     if (debug) console_.debug(`${TAG} send batch ${effect.batchId}: ${effect.events} events`);
     try {
-      host.request(
-        {
-          url: effect.url,
-          body: effect.body,
-          headers: effect.headers,
-          timeoutMs: requestTimeoutMs,
-        },
-        finish,
-      );
+      // The host reads `url`, `body`, `headers` and `timeoutMs` (and ignores the other fields).
+      host.request(Object.assign({ timeoutMs: requestTimeoutMs }, effect), finish);
     } catch (err) {
       internal('request', err);
       finish(0);
@@ -297,10 +293,10 @@ export function createClient(host) {
   function init(opts) {
     try {
       if (state !== 'idle') {
-        console_.warn(`${TAG} init() was already called; this call is ignored`);
+        console_.warn(`${TAG} init() was already called; ignored`);
         return;
       }
-      const checked = coreConfig(opts, { context: {} });
+      const checked = coreConfig(opts, {});
       if (checked.error) {
         disable(checked.error);
         return;

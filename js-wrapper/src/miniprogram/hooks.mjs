@@ -68,16 +68,16 @@ function wrapOnce(fn, make) {
 }
 
 /**
- * @param {object} deps
- * @param {object} deps.input the client's raw inputs (../client.mjs)
- * @param {object} deps.api the host API object (`wx`, `tt`, ...)
+ * Installs the hooks (a failure is reported, never thrown).
+ * @param {object} input the client's raw inputs (../client.mjs)
+ * @param {object} [api] the host API object (`wx`, `tt`, ...)
+ * @returns {{rescanExposure: Function, lifecycle: object}} the hooks' part of the public `md`
  */
-export function createHooks({ input, api }) {
-  /**
-   * Per page/component instance: `query` (of `onLoad`), `ready` (first render done), `setData`
-   * (whether `setData` is wrapped).
-   */
-  const instances = new WeakMap();
+export function installHooks(input, api) {
+  /** Per page/component instance: the query of its `onLoad` (a snapshot). */
+  const queries = new WeakMap();
+  /** The page/component instances whose first render is done (`onReady` / `ready`). */
+  const rendered = new WeakSet();
   /** Per page/component instance: disconnects its live exposure observer. */
   const observers = new WeakMap();
   let appHooked = false;
@@ -96,15 +96,6 @@ export function createHooks({ input, api }) {
   function warnOnce(key, message) {
     if (!warned[key]) console.warn(TAG, message);
     warned[key] = true;
-  }
-
-  function stateOf(ctx) {
-    let s = instances.get(ctx);
-    if (!s) {
-      s = {};
-      instances.set(ctx, s);
-    }
-    return s;
   }
 
   /**
@@ -223,7 +214,7 @@ export function createHooks({ input, api }) {
 
   /** Connects exposure if the instance is ready (its first render is done). */
   function reconnectExposure(ctx) {
-    if (stateOf(ctx).ready) connectExposure(ctx);
+    if (rendered.has(ctx)) connectExposure(ctx);
   }
 
   /** Re-observes after `setData` added nodes (lists); the core never counts an element twice. */
@@ -235,7 +226,7 @@ export function createHooks({ input, api }) {
   }
 
   function readyExposure(ctx) {
-    stateOf(ctx).ready = true;
+    rendered.add(ctx);
     connectExposure(ctx);
   }
 
@@ -244,7 +235,7 @@ export function createHooks({ input, api }) {
   function pageShow(ctx) {
     input.pageShow({
       path: routeOf(ctx),
-      query: stateOf(ctx).query || snapshot(ctx.options) || {},
+      query: queries.get(ctx) || snapshot(ctx.options) || {},
     });
     reconnectExposure(ctx);
   }
@@ -256,9 +247,7 @@ export function createHooks({ input, api }) {
 
   /** Page lifecycles and what each reports (after the app's function ran). */
   const PAGE_LIFECYCLES = {
-    onLoad: (ctx, query) => {
-      stateOf(ctx).query = snapshot(query) || {};
-    },
+    onLoad: (ctx, query) => queries.set(ctx, snapshot(query) || {}),
     onShow: pageShow,
     onReady: readyExposure,
     onHide: pageHide,
@@ -420,13 +409,13 @@ export function createHooks({ input, api }) {
   function watchInvokers(ctx) {
     if (option('autoTrack').click === false || !isObject(ctx)) return;
     wrapHandlers(ctx, true);
-    const s = stateOf(ctx);
     const setData = ctx.setData;
-    if (s.setData || typeof setData !== 'function' || !isObject(ctx.$vm)) return;
-    s.setData = replace(
+    if (typeof setData !== 'function' || !isObject(ctx.$vm)) return;
+    // Once per instance: an instance's own wrapper is marked, `wrapOnce` leaves it as it is.
+    replace(
       ctx,
       'setData',
-      around(setData, 'setData', 0, () => wrapHandlers(ctx, true)),
+      wrapOnce(setData, () => around(setData, 'setData', 0, () => wrapHandlers(ctx, true))),
     );
   }
 
@@ -467,34 +456,14 @@ export function createHooks({ input, api }) {
     hookLifetime(options.pageLifetimes, 'hide', undefined, notPage(disconnectExposure));
   }
 
-  // -------------------------------------------------------------------------------- install
-
-  /** The global constructor `original`, hooking the options object it is called with. */
-  function wrapConstructor(original, hook, name) {
-    return wrapOnce(original, () => around(original, name, (_, options) => hook(options)));
-  }
-
-  /** Replaces the global constructors (once per realm, even if the package is loaded twice). */
-  function install() {
-    // Assigning the globals is how every mini-program SDK hooks them: `App`/`Page`/`Component`
-    // are plain writable globals of the app service realm.
-    if (typeof App === 'function') App = wrapConstructor(App, hookApp, 'App');
-    if (typeof Page === 'function') Page = wrapConstructor(Page, hookPage, 'Page');
-    if (typeof Component === 'function') {
-      Component = wrapConstructor(Component, hookComponent, 'Component');
-    }
-    listenAppEvents();
-  }
-
   /** Explicit reporting, for frameworks whose lifecycle objects cannot be wrapped. */
   const explicit = (fn) => (arg) => guard('lifecycle', () => fn(arg));
   const lifecycle = {
     pageShow: explicit((page) => {
       const ctx = page || currentPage();
       if (!ctx) return;
-      const s = stateOf(ctx);
-      if (!s.query) s.query = snapshot(ctx.options) || {};
-      s.ready = true;
+      if (!queries.has(ctx)) queries.set(ctx, snapshot(ctx.options) || {});
+      rendered.add(ctx);
       pageShow(ctx);
     }),
     pageHide: explicit((page) => pageHide(page || currentPage())),
@@ -504,5 +473,29 @@ export function createHooks({ input, api }) {
     lifecycle[kind] = explicit((opts) => appEvent(kind, opts));
   }
 
-  return { install, rescanExposure, lifecycle };
+  // -------------------------------------------------------------------------------- install
+
+  /** The global constructor `original`, hooking the options object it is called with. */
+  function wrapConstructor(original, hook, name) {
+    return wrapOnce(original, () => around(original, name, (_, options) => hook(options)));
+  }
+
+  // Replaces the global constructors (once per realm, even if the package is loaded twice).
+  guard('install', () => {
+    // Assigning the globals is how every mini-program SDK hooks them: `App`/`Page`/`Component`
+    // are plain writable globals of the app service realm.
+    if (typeof App === 'function') App = wrapConstructor(App, hookApp, 'App');
+    if (typeof Page === 'function') Page = wrapConstructor(Page, hookPage, 'Page');
+    if (typeof Component === 'function') {
+      Component = wrapConstructor(Component, hookComponent, 'Component');
+    }
+    listenAppEvents();
+  });
+
+  return {
+    /** Re-observes exposure elements of a page or component after `setData` (default: current page). */
+    rescanExposure,
+    /** Explicit lifecycle reporting for frameworks whose lifecycle objects cannot be wrapped. */
+    lifecycle,
+  };
 }

@@ -8,7 +8,7 @@ import * as wasm from './loader.mjs';
 import { createMiniProgramSdk } from './sdk.mjs';
 
 /** The default path without its leading `/`, tried when the default fails (device-dependent). */
-const RELATIVE_WASM_PATH = wasm.DEFAULT_WASM_PATH.replace(/^\/+/, '');
+const RELATIVE_WASM_PATH = wasm.DEFAULT_WASM_PATH.slice(1);
 
 /** The wasm through the host's engine (the default path, then the same without `/`) -> core. */
 function loadCore(options) {

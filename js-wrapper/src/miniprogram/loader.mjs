@@ -38,16 +38,16 @@ export function init(options) {
         const engine = opts.engine || platform.engine;
         if (!engine) {
           throw new Error(
-            `no path-only wasm engine on this host (${platform.name}): WeChat needs base library ` +
-              '>= 2.14.0 (WXWebAssembly, .wasm.br), ByteDance >= 2.92.0 (TTWebAssembly); pass ' +
-              '`engine` if your host has another one',
+            `no path-only wasm engine on this host (${platform.name}): WXWebAssembly needs ` +
+              'WeChat base library >= 2.14.0, TTWebAssembly ByteDance >= 2.92.0; or pass `engine`',
           );
         }
         return engine.instantiate(opts.wasmPath || DEFAULT_WASM_PATH, __wbg_get_imports());
       })
       .then((result) => {
         // WebAssembly.instantiate-style result ({instance, module}) or a bare instance.
-        __wbg_finalize_init(result?.instance || result, result?.module);
+        const r = Object(result);
+        __wbg_finalize_init(r.instance || result, r.module);
       });
     ready.catch(() => {
       ready = undefined;

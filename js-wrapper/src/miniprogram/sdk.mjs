@@ -4,7 +4,7 @@
  * or a test double (tests/realm/support/).
  */
 import { createClient } from '../client.mjs';
-import { createHooks } from './hooks.mjs';
+import { installHooks } from './hooks.mjs';
 import { createMiniProgramHost, detectPlatform } from './host.mjs';
 
 /**
@@ -15,19 +15,8 @@ import { createMiniProgramHost, detectPlatform } from './host.mjs';
  */
 export function createMiniProgramSdk(loadCore) {
   const platform = detectPlatform();
-  const host = createMiniProgramHost(platform, loadCore);
-  const { api, input } = createClient(host);
-  const hooks = createHooks({ input, api: platform.api });
-  try {
-    hooks.install();
-  } catch (err) {
-    input.internal('install', err);
-  }
-  return Object.assign(api, {
-    /** Re-observes exposure elements of a page or component after `setData` (default: current page). */
-    rescanExposure: hooks.rescanExposure,
-    /** Explicit lifecycle reporting for frameworks whose lifecycle objects cannot be wrapped. */
-    lifecycle: hooks.lifecycle,
+  const { api, input } = createClient(createMiniProgramHost(platform, loadCore));
+  return Object.assign(api, installHooks(input, platform.api), {
     /** The detected host: `wechat`, `qq`, `bytedance`, `baidu`, `alipay` or `unknown`. */
     platform: platform.name,
   });
