@@ -1,7 +1,7 @@
 /**
  * Fuzz test of the mini-program UTF-8 codec (../src/text-codec.mjs) against Node's
  * TextEncoder/TextDecoder: random strings with lone surrogates, random and mutated byte arrays
- * with invalid UTF-8. Deterministic per seed; set FUZZ_SEED to explore others and FUZZ_ITER to
+ * with invalid UTF-8 (which our decoder refuses exactly where a fatal decoder does). Deterministic per seed; set FUZZ_SEED to explore others and FUZZ_ITER to
  * change the number of cases.
  */
 import assert from 'node:assert/strict';
@@ -110,44 +110,40 @@ describe('UTF-8 encoder vs Node', () => {
     }
   });
 
-  it('encodeInto() matches for every destination size', () => {
-    const rand = rng(SEED + 1);
-    for (let i = 0; i < ITER / 10; i++) {
-      const s = randomString(rand, 12);
-      for (let size = 0; size <= s.length * 3 + 1; size++) {
-        const a = new Uint8Array(size + 4).subarray(2, 2 + size);
-        const b = new Uint8Array(size + 4).subarray(2, 2 + size);
-        const ra = ours.encodeInto(s, a);
-        const rb = node.encodeInto(s, b);
-        const msg = `seed ${SEED + 1} case ${i} size ${size}: ${codeUnits(s)}`;
-        assert.deepEqual({ ...ra }, { ...rb }, msg);
-        assert.deepEqual(a, b, msg);
-      }
-    }
-  });
-
   it('handles the edge inputs the glue may pass', () => {
     assert.deepEqual(ours.encode(), node.encode());
     assert.deepEqual(ours.encode(''), node.encode(''));
     assert.deepEqual(ours.encode('埋点 🚀'), node.encode('埋点 🚀'));
     assert.equal(ours.encode('埋点 🚀').length, 11);
-    assert.equal(ours.encoding, 'utf-8');
+    assert.deepEqual(
+      ours.encode('\udc00\ud800\udc00\udc00\ud800'),
+      node.encode('\udc00\ud800\udc00\udc00\ud800'),
+    );
   });
 });
 
-describe('UTF-8 decoder vs Node (fatal = false)', () => {
-  for (const ignoreBOM of [false, true]) {
-    it(`decode() matches on random and damaged bytes (ignoreBOM=${ignoreBOM})`, () => {
-      const rand = rng(SEED + 2 + Number(ignoreBOM));
-      const enc = new TextEncoder();
-      const node = new TextDecoder('utf-8', { ignoreBOM });
-      const ours = new Utf8Decoder('utf-8', { ignoreBOM });
-      for (let i = 0; i < ITER; i++) {
-        const bytes = randomBytes(rand, enc);
-        assert.equal(ours.decode(bytes), node.decode(bytes), `case ${i}: ${hex(bytes)}`);
+describe('UTF-8 decoder vs Node', () => {
+  it('decode() matches on valid UTF-8 (with and without a BOM) and throws exactly where a fatal decoder throws', () => {
+    const rand = rng(SEED + 2);
+    const enc = new TextEncoder();
+    const node = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+    const ours = new Utf8Decoder('utf-8', { ignoreBOM: true });
+    let valid = 0;
+    for (let i = 0; i < ITER; i++) {
+      const bytes = randomBytes(rand, enc);
+      let expected;
+      try {
+        expected = node.decode(bytes);
+      } catch {
+        assert.throws(() => ours.decode(bytes), URIError, `case ${i}: ${hex(bytes)}`);
+        continue;
       }
-    });
-  }
+      valid += 1;
+      assert.equal(ours.decode(bytes), expected, `case ${i}: ${hex(bytes)}`);
+    }
+    // Both branches are exercised.
+    assert.ok(valid > ITER / 10 && valid < ITER - ITER / 10, `${valid} of ${ITER} valid`);
+  });
 
   it('round-trips valid strings, including long ones past the chunk size', () => {
     const rand = rng(SEED + 4);
@@ -161,39 +157,12 @@ describe('UTF-8 decoder vs Node (fatal = false)', () => {
     assert.ok(ours.decode(bytes) === expected, `seed ${SEED + 4}: long string differs`);
   });
 
-  it('accepts subarrays, ArrayBuffers, DataViews and no input', () => {
+  it('decodes subarrays and the empty input the glue passes', () => {
     const ours = new Utf8Decoder();
-    const buf = new TextEncoder().encode('xx埋点yy');
-    assert.equal(ours.decode(buf.subarray(2, 8)), '埋点');
-    assert.equal(ours.decode(buf.buffer), 'xx埋点yy');
-    assert.equal(ours.decode(new DataView(buf.buffer, 2, 6)), '埋点');
+    const buf = new TextEncoder().encode('xx埋点%yy');
+    assert.equal(ours.decode(buf.subarray(2, 9)), '埋点%');
     assert.equal(ours.decode(), '');
     assert.equal(ours.decode(new Uint8Array(0)), '');
-  });
-});
-
-describe('UTF-8 decoder options', () => {
-  it('fatal = true throws exactly where Node throws', () => {
-    const rand = rng(SEED + 5);
-    const enc = new TextEncoder();
-    const node = new TextDecoder('utf-8', { fatal: true });
-    const ours = new Utf8Decoder('utf-8', { fatal: true });
-    for (let i = 0; i < ITER / 3; i++) {
-      const bytes = randomBytes(rand, enc);
-      let expected;
-      try {
-        expected = node.decode(bytes);
-      } catch {
-        assert.throws(() => ours.decode(bytes), TypeError, `case ${i}: ${hex(bytes)}`);
-        continue;
-      }
-      assert.equal(ours.decode(bytes), expected, `case ${i}: ${hex(bytes)}`);
-    }
-  });
-
-  it('rejects other encodings and streaming loudly', () => {
-    assert.throws(() => new Utf8Decoder('latin1'), RangeError);
-    assert.throws(() => new Utf8Decoder().decode(new Uint8Array(1), { stream: true }), TypeError);
-    assert.equal(new Utf8Decoder('UTF-8').encoding, 'utf-8');
+    assert.equal(ours.decode(Uint8Array.of(0xef, 0xbb, 0xbf, 0x41)), '\ufeffA');
   });
 });
