@@ -5,6 +5,8 @@
 //! browser host in `web`), so the core stays free of `JsValue` and is tested with native
 //! `cargo test`.
 
+#[cfg(all(target_arch = "wasm32", feature = "small-allocator"))]
+mod allocator;
 pub mod bindings;
 pub mod core;
 // The browser host: only in the web/Node build (and in native tests of its pure parts), so the
