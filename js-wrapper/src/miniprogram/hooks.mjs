@@ -82,7 +82,8 @@ export function installHooks(input, api) {
   const observers = new WeakMap();
   let appHooked = false;
   let launched = false;
-  const warned = {};
+  /** The warnings already given (each once per run). */
+  const warned = new Set();
 
   function guard(where, fn) {
     try {
@@ -93,9 +94,9 @@ export function installHooks(input, api) {
     }
   }
 
-  function warnOnce(key, message) {
-    if (!warned[key]) console.warn(TAG, message);
-    warned[key] = true;
+  function warnOnce(message) {
+    if (!warned.has(message)) console.warn(TAG, message);
+    warned.add(message);
   }
 
   /**
@@ -191,14 +192,13 @@ export function installHooks(input, api) {
         const dataset = isObject(res.dataset) ? res.dataset : {};
         const raw = blank(dataset.mdKey) ? res.id : dataset.mdKey;
         if (blank(raw)) {
-          warnOnce('key', `a "${cls}" element without data-md-key or id is not tracked`);
+          warnOnce(`a "${cls}" element without data-md-key or id is not tracked`);
           return;
         }
         const key = String(raw);
         if (!keys.has(key)) {
           if (keys.size >= maxNodes) {
             warnOnce(
-              'cap',
               `over ${maxNodes} "${cls}" elements in one page or component: the rest are ignored (exposure.maxNodes)`,
             );
             return;
