@@ -106,6 +106,20 @@ describe('App hooks', () => {
     await md.ready();
     same(names(core()), ['appLaunch', 'appShow', 'appHide']);
   });
+  it('the fallback still reports the launch when getLaunchOptionsSync throws (empty options)', async () => {
+    const { host, md, core } = await start({
+      appCode: 'App(Object.freeze({ onShow() {} }));',
+      wxOverrides: {
+        getLaunchOptionsSync: () => {
+          throw new Error('getLaunchOptionsSync:fail');
+        },
+      },
+    });
+    host.launch();
+    await md.ready();
+    same(names(core()), ['appLaunch', 'appShow']);
+    same(core().launch, { query: {} });
+  });
 });
 
 describe('explicit lifecycle reporting (md.lifecycle)', () => {
