@@ -75,7 +75,11 @@ impl Std {
                 cargo.env("RUSTFLAGS", base);
             }
             Std::Rebuilt => {
-                let flags = format!("{base} -Zunstable-options -Cpanic=immediate-abort");
+                // `-Zlocation-detail=none`: no `file:line:col` constants for panic sites that
+                // trap without reading them (mini-program wasm.br −182 B).
+                let flags = format!(
+                    "{base} -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none"
+                );
                 cargo
                     .env("RUSTFLAGS", flags.trim())
                     .env("RUSTC_BOOTSTRAP", "1")
