@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { miniprogramDist, requireBuilt } from './paths.mjs';
+import { miniprogramDist, packageJson, requireBuilt } from './paths.mjs';
 import { createAppHost, createStorage, waitFor } from './support/app-host.mjs';
 import { collectorUnavailable, startCollector } from './support/collector.mjs';
 
@@ -150,6 +150,8 @@ describe('end to end: shipped mini-program package -> real collector', {
     assert.equal(launch1.context.campaign.source, 'qr');
     assert.equal(launch1.context.miniProgram.platform, 'wechat');
     assert.equal(launch1.context.library.name, 'maidian-miniprogram');
+    // The shipped wasm is this package's version (the mini-program bundle exports no `version()`).
+    assert.equal(launch1.context.library.version, packageJson.version);
     // The host context the wrapper collects from the wx info APIs of support/app-host.mjs.
     const { app, device, os, screen, locale, miniProgram } = launch1.context;
     assert.deepEqual(

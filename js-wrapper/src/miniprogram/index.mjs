@@ -19,7 +19,7 @@ function loadCore(options) {
 }
 
 const md = createMiniProgramSdk(loadCore);
-/** The raw wasm module (loader `init`, `DEFAULT_WASM_PATH`, the bindings); for diagnostics. */
+/** The raw wasm module (loader `init`, `DEFAULT_WASM_PATH`, the bindings' `Maidian`); for diagnostics. */
 md.wasm = wasm;
 // `require('maidian')` is `md` itself, and `import md from 'maidian'` works whether or not the
 // app's transpiler adds CommonJS interop (`md.default`). No ESM exports: esbuild's

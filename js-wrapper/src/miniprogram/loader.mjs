@@ -1,5 +1,5 @@
 /**
- * Mini-program entry: the wasm-bindgen glue's exports plus `init()`, which instantiates the
+ * Mini-program entry: the wasm-bindgen glue's `Maidian` class plus `init()`, which instantiates the
  * `.wasm.br` through the host's path-only `WXWebAssembly` (WeChat) or `TTWebAssembly`
  * (ByteDance). Mini-programs have no `WebAssembly`, `fetch`, `TextDecoder` or `import.meta`, so
  * the glue's own init is not used: `cargo xtask build-sdk` exports its internals
@@ -11,7 +11,9 @@
 import { detectPlatform } from './host.mjs';
 import { __wbg_finalize_init, __wbg_get_imports } from './maidian_sdk.js';
 
-export * from './maidian_sdk.js';
+// Only the SDK class, not `export *`: the glue's other exports (`version`, its string helpers)
+// would otherwise stay in the bundle through the namespace object (≈ 0.3 KB).
+export { Maidian } from './maidian_sdk.js';
 
 /**
  * Where "Build npm" puts the shipped wasm: the package's `miniprogram_dist/` is copied to
