@@ -485,7 +485,7 @@ impl Scanner<'_> {
 /// The position of the first `"`, `\\` or control byte at or after `i` (`b.len()` if none):
 /// eight bytes at a time, then byte by byte up to the stop.
 #[inline(always)]
-fn stop(b: &[u8], mut i: usize) -> usize {
+pub(crate) fn stop(b: &[u8], mut i: usize) -> usize {
     while let Some(&chunk) = b.get(i..).and_then(|r| r.first_chunk::<8>()) {
         let stops = stop_bytes(u64::from_le_bytes(chunk));
         if stops != 0 {
@@ -511,6 +511,23 @@ fn stop_bytes(w: u64) -> u64 {
     let quote = quote.wrapping_sub(ONES) & !quote;
     let backslash = backslash.wrapping_sub(ONES) & !backslash;
     (control | quote | backslash) & HIGH
+}
+
+/// Whether `b` holds a `"` or a `\\`: eight bytes at a time.
+#[inline]
+pub(crate) fn has_quote_or_backslash(b: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = b.chunks_exact(8);
+    let mut hits = 0u64;
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let backslash = w ^ (ONES * u64::from(b'\\'));
+        // Nonzero exactly when some byte of `quote` or `backslash` is zero.
+        hits |= (quote.wrapping_sub(ONES) & !quote) | (backslash.wrapping_sub(ONES) & !backslash);
+    }
+    hits & HIGH != 0 || chunks.remainder().iter().any(|b| matches!(b, b'"' | b'\\'))
 }
 
 #[inline]
@@ -608,4 +625,55 @@ pub(crate) fn object<'a>(s: &mut Scanner<'a>, json: &'a str, l: &ScanLimits) -> 
         }
     }
     Some(Scan::Fields { fields, shape })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_finds_the_first_stop_byte() {
+        let reference = |b: &[u8], i: usize| {
+            (i..b.len())
+                .find(|&j| STRING_STOP[usize::from(b[j])])
+                .unwrap_or(b.len())
+        };
+        let fillers = [b'a', b' ', 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xdc, 0xff];
+        let stops = [b'"', b'\\', 0x00, 0x0a, 0x1f];
+        for len in 0..40 {
+            for filler in fillers {
+                let mut b = vec![filler; len];
+                for from in 0..=len {
+                    assert_eq!(stop(&b, from), reference(&b, from));
+                }
+                for at in 0..len {
+                    for hit in stops {
+                        b[at] = hit;
+                        for from in 0..=len {
+                            assert_eq!(stop(&b, from), reference(&b, from), "{b:?} {from}");
+                        }
+                        b[at] = filler;
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn quote_or_backslash_search_is_exact() {
+        let fillers = [b'a', 0x00, 0x1f, 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xdc, 0xff];
+        for len in 0..40 {
+            for filler in fillers {
+                let mut b = vec![filler; len];
+                assert!(!has_quote_or_backslash(&b), "{b:?}");
+                for at in 0..len {
+                    for hit in [b'"', b'\\'] {
+                        b[at] = hit;
+                        assert!(has_quote_or_backslash(&b), "{b:?}");
+                        b[at] = filler;
+                    }
+                }
+            }
+        }
+    }
 }

@@ -205,19 +205,54 @@ fn finish<'a>(
     }
 }
 
-fn field<'a>(fields: &[(Cow<'a, str>, &'a str)], name: &str) -> Option<&'a str> {
-    fields
-        .iter()
-        .find(|(k, v)| k == name && *v != "null")
-        .map(|(_, v)| *v)
+/// The top-level fields the rules read, found in one pass over an event's fields: for each
+/// name, the value text of the first field with that key whose value is not `null`.
+#[derive(Default)]
+struct Known<'a> {
+    message_id: Option<&'a str>,
+    kind: Option<&'a str>,
+    event: Option<&'a str>,
+    name: Option<&'a str>,
+    anonymous_id: Option<&'a str>,
+    user_id: Option<&'a str>,
+    previous_id: Option<&'a str>,
+    group_id: Option<&'a str>,
+    timestamp: Option<&'a str>,
+    sent_at: Option<&'a str>,
 }
 
+impl<'a> Known<'a> {
+    fn find(fields: &[(Cow<'a, str>, &'a str)]) -> Self {
+        let mut k = Self::default();
+        for (key, text) in fields {
+            let slot = match key.as_ref() {
+                "messageId" => &mut k.message_id,
+                "type" => &mut k.kind,
+                "event" => &mut k.event,
+                "name" => &mut k.name,
+                "anonymousId" => &mut k.anonymous_id,
+                "userId" => &mut k.user_id,
+                "previousId" => &mut k.previous_id,
+                "groupId" => &mut k.group_id,
+                "timestamp" => &mut k.timestamp,
+                "sentAt" => &mut k.sent_at,
+                _ => continue,
+            };
+            if slot.is_none() && *text != "null" {
+                *slot = Some(text);
+            }
+        }
+        k
+    }
+}
+
+/// The string value of the field `name` whose text (not `null`) is `text`.
 fn string_field<'a>(
-    fields: &[(Cow<'a, str>, &'a str)],
+    text: Option<&'a str>,
     name: &str,
     reason: Reason,
 ) -> Result<Option<Cow<'a, str>>, Rejection> {
-    match field(fields, name) {
+    match text {
         None => Ok(None),
         // Fast path: a string without escapes is its own text (valid JSON cannot hold raw
         // control characters in a string, so nothing else needs checking).
@@ -232,9 +267,7 @@ fn is_plain_string(text: &str) -> bool {
     text.len() >= 2
         && text.starts_with('"')
         && text.ends_with('"')
-        && !text.as_bytes()[1..text.len() - 1]
-            .iter()
-            .any(|b| matches!(b, b'\\' | b'"'))
+        && !scan::has_quote_or_backslash(&text.as_bytes()[1..text.len() - 1])
 }
 
 fn has_control(s: &str) -> bool {
@@ -273,7 +306,8 @@ fn check_fields<'a>(
     shape: impl Fn(usize, &str, &str) -> Result<(), Reason>,
 ) -> Result<Event<'a>, Rejection> {
     let l = ck.limits;
-    let message_id = string_field(fields, "messageId", Reason::InvalidMessageId)?
+    let known = Known::find(fields);
+    let message_id = string_field(known.message_id, "messageId", Reason::InvalidMessageId)?
         .filter(|s| !s.is_empty())
         .ok_or_else(|| Rejection::new(Reason::MissingMessageId, "`messageId` is required"))?;
     if !is_valid_message_id(&message_id, l.max_message_id_bytes) {
@@ -287,7 +321,7 @@ fn check_fields<'a>(
     }
     *message_id_out = Some(message_id.clone());
 
-    let kind = match string_field(fields, "type", Reason::InvalidType)? {
+    let kind = match string_field(known.kind, "type", Reason::InvalidType)? {
         Some(t) => {
             let kind = MessageType::parse(&t).ok_or_else(|| {
                 Rejection::new(
@@ -308,7 +342,7 @@ fn check_fields<'a>(
             .ok_or_else(|| Rejection::new(Reason::MissingType, "`type` is required"))?,
     };
 
-    let event = string_field(fields, "event", Reason::InvalidEventName)?;
+    let event = string_field(known.event, "event", Reason::InvalidEventName)?;
     match (&event, kind) {
         (None, MessageType::Track) => {
             return Err(Rejection::new(
@@ -327,7 +361,7 @@ fn check_fields<'a>(
         })?,
         _ => {}
     }
-    if let Some(name) = string_field(fields, "name", Reason::InvalidEventName)? {
+    if let Some(name) = string_field(known.name, "name", Reason::InvalidEventName)? {
         if name.is_empty() || name.len() > l.max_event_name_bytes || has_control(&name) {
             return Err(Rejection::new(
                 Reason::InvalidEventName,
@@ -336,8 +370,8 @@ fn check_fields<'a>(
         }
     }
 
-    let ident = |name: &str| -> Result<Option<Cow<'a, str>>, Rejection> {
-        let v = string_field(fields, name, Reason::InvalidIdentity)?;
+    let ident = |text: Option<&'a str>, name: &str| -> Result<Option<Cow<'a, str>>, Rejection> {
+        let v = string_field(text, name, Reason::InvalidIdentity)?;
         if let Some(s) = &v {
             if !is_valid_identity(s, l.max_identity_bytes) {
                 return Err(Rejection::new(
@@ -351,39 +385,42 @@ fn check_fields<'a>(
         }
         Ok(v)
     };
-    let anonymous_id = ident("anonymousId")?;
-    let user_id = ident("userId")?;
+    let anonymous_id = ident(known.anonymous_id, "anonymousId")?;
+    let user_id = ident(known.user_id, "userId")?;
     if anonymous_id.is_none() && user_id.is_none() {
         return Err(Rejection::new(
             Reason::MissingIdentity,
             "`anonymousId` or `userId` is required",
         ));
     }
-    if ident("previousId")?.is_none() && kind == MessageType::Alias {
+    if ident(known.previous_id, "previousId")?.is_none() && kind == MessageType::Alias {
         return Err(Rejection::new(
             Reason::MissingPreviousId,
             "an alias message needs `previousId`",
         ));
     }
-    if ident("groupId")?.is_none() && kind == MessageType::Group {
+    if ident(known.group_id, "groupId")?.is_none() && kind == MessageType::Group {
         return Err(Rejection::new(
             Reason::MissingGroupId,
             "a group message needs `groupId`",
         ));
     }
 
-    let time_field = |name: &str, reason: Reason| -> Result<Option<UnixMillis>, Rejection> {
-        match string_field(fields, name, reason)? {
+    let time_field = |text: Option<&'a str>,
+                      name: &str,
+                      reason: Reason|
+     -> Result<Option<UnixMillis>, Rejection> {
+        match string_field(text, name, reason)? {
             None => Ok(None),
             Some(s) => parse_rfc3339(&s).map(Some).ok_or_else(|| {
                 Rejection::new(reason, format!("`{name}` must be an RFC 3339 date-time"))
             }),
         }
     };
-    let original_timestamp = time_field("timestamp", Reason::InvalidTimestamp)?;
+    let original_timestamp = time_field(known.timestamp, "timestamp", Reason::InvalidTimestamp)?;
     let sent_at = match ck.sent_at {
         Some(s) => Some(s),
-        None => time_field("sentAt", Reason::InvalidTimestamp)?,
+        None => time_field(known.sent_at, "sentAt", Reason::InvalidTimestamp)?,
     };
     let corrected = skew::correct(
         original_timestamp,
