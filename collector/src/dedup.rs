@@ -28,6 +28,7 @@
 //! client's retry into a silent loss.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 
@@ -395,6 +396,14 @@ impl Hasher for Fold {
     fn write_u64(&mut self, v: u64) {
         self.0 = folded_mul(self.0 ^ v, 0x9E37_79B9_7F4A_7C15);
     }
+    // The key's `Form` hashes its discriminant as an `isize`: one multiply, not `write`'s
+    // byte loop.
+    fn write_isize(&mut self, v: isize) {
+        self.write_u64(v as u64);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
     fn finish(&self) -> u64 {
         self.0
     }
@@ -538,6 +547,42 @@ impl DedupSet {
         }
     }
 
+    /// [`DedupSet::status`], and a [`Status::New`] id reserved for the request holding
+    /// `ticket` ([`DedupSet::reserve`]) in the same lookup of the in-flight map.
+    pub fn claim(&mut self, key: IdKey<'_>, ticket: u64) -> Status {
+        let holder = match key {
+            IdKey::Compact(v, f) => {
+                if self.table.contains(v, f) {
+                    return Status::Stored;
+                }
+                match self.flight_compact.entry((v, f)) {
+                    Entry::Occupied(e) => *e.get(),
+                    Entry::Vacant(e) => {
+                        e.insert(ticket);
+                        return Status::New;
+                    }
+                }
+            }
+            IdKey::Text(s) => {
+                if self.text.contains_key(s) {
+                    return Status::Stored;
+                }
+                match self.flight_text.get(s) {
+                    Some(t) => *t,
+                    None => {
+                        self.flight_text.insert(s.into(), ticket);
+                        return Status::New;
+                    }
+                }
+            }
+        };
+        if holder == ticket {
+            Status::Mine
+        } else {
+            Status::InFlight
+        }
+    }
+
     /// Reserves a [`Status::New`] id for the request holding `ticket`.
     pub fn reserve(&mut self, key: IdKey<'_>, ticket: u64) {
         match key {
@@ -554,8 +599,10 @@ impl DedupSet {
     pub fn release(&mut self, key: IdKey<'_>, ticket: u64) {
         match key {
             IdKey::Compact(v, f) => {
-                if self.flight_compact.get(&(v, f)) == Some(&ticket) {
-                    self.flight_compact.remove(&(v, f));
+                if let Entry::Occupied(e) = self.flight_compact.entry((v, f)) {
+                    if *e.get() == ticket {
+                        e.remove();
+                    }
                 }
             }
             IdKey::Text(s) => {
@@ -695,6 +742,51 @@ mod tests {
             d.status(classify("0B6F7B7E-2F4C-4D6E-9F60-0C1B2A3D4E5F"), 1),
             Status::New
         );
+    }
+
+    #[test]
+    fn claim_is_status_then_reserve() {
+        let ids = [
+            "0b6f7b7e-2f4c-4d6e-9f60-0c1b2a3d4e5f",
+            "0b6f7b7e2f4c4d6e9f600c1b2a3d4e5f",
+            "text-id",
+        ];
+        let mut claimed = DedupSet::with_seed(W, [1, 2]);
+        let mut reference = DedupSet::with_seed(W, [1, 2]);
+        // Interleaved claims by tickets 1..=3, releases and (rare) commits on each id.
+        let mut seen = Vec::new();
+        for step in 0..300u64 {
+            let k = classify(ids[(step % 3) as usize]);
+            let ticket = step / 3 % 3 + 1;
+            match step * 7 % 11 {
+                0 | 5 => {
+                    claimed.release(k, ticket);
+                    reference.release(k, ticket);
+                }
+                1 if step > 150 => {
+                    claimed.commit(k, ticket, 5);
+                    reference.commit(k, ticket, 5);
+                }
+                _ => {
+                    let want = reference.status(k, ticket);
+                    if want == Status::New {
+                        reference.reserve(k, ticket);
+                    }
+                    assert_eq!(claimed.claim(k, ticket), want, "step {step}");
+                    if !seen.contains(&want) {
+                        seen.push(want);
+                    }
+                }
+            }
+            for other in ids {
+                for t in 1..=3 {
+                    let k = classify(other);
+                    assert_eq!(claimed.status(k, t), reference.status(k, t));
+                }
+            }
+            assert_eq!(claimed.stats(), reference.stats());
+        }
+        assert_eq!(seen.len(), 4, "every status answered: {seen:?}");
     }
 
     #[test]

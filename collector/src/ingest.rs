@@ -294,13 +294,11 @@ impl Pipeline {
                 d.advance(received_at);
                 std::hint::black_box(d.warm(pending.iter().map(|c| c.key.as_key())));
                 for c in pending {
-                    match d.status(c.key.as_key(), ticket) {
+                    match d.claim(c.key.as_key(), ticket) {
                         Status::Stored | Status::Mine => duplicates += 1,
                         Status::InFlight => contested.push(c),
-                        Status::New => {
-                            d.reserve(c.key.as_key(), ticket);
-                            to_write.push(c);
-                        }
+                        // Reserved for this request by the claim.
+                        Status::New => to_write.push(c),
                     }
                 }
             }
