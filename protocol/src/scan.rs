@@ -169,96 +169,15 @@ impl Scanner<'_> {
             self.i = i + 1;
             return Some((i - start, false));
         }
-        self.string_rest(start, i)
-    }
-
-    /// The rest of [`Self::string`] from the first stop byte `i` that is not the closing
-    /// quote: escapes (rare), or an error.
-    #[cold]
-    #[inline(never)]
-    fn string_rest(&mut self, start: usize, mut i: usize) -> Option<(usize, bool)> {
-        let b = self.b;
-        // Bytes of JSON text that decode to fewer bytes (escapes).
-        let mut saved = 0usize;
-        let mut escaped = false;
-        loop {
-            i = stop(b, i);
-            match b.get(i) {
-                Some(b'"') => {
-                    self.i = i + 1;
-                    return Some((i - start - saved, escaped));
-                }
-                Some(b'\\') => {
-                    escaped = true;
-                    match b.get(i + 1) {
-                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
-                            saved += 1;
-                            i += 2;
-                        }
-                        Some(b'u') => {
-                            let cp = hex4(b, i + 2)?;
-                            if (0xD800..0xDC00).contains(&cp)
-                                && b.get(i + 6) == Some(&b'\\')
-                                && b.get(i + 7) == Some(&b'u')
-                                && hex4(b, i + 8).is_some_and(|lo| (0xDC00..0xE000).contains(&lo))
-                            {
-                                saved += 12 - 4;
-                                i += 12;
-                            } else {
-                                // A lone surrogate counts as U+FFFD, as in `shape`.
-                                saved += 6 - match cp {
-                                    0..=0x7F => 1,
-                                    0x80..=0x7FF => 2,
-                                    _ => 3,
-                                };
-                                i += 6;
-                            }
-                        }
-                        _ => return None,
-                    }
-                }
-                // A control character, or the end of the text.
-                _ => return None,
-            }
-        }
-    }
-
-    #[inline]
-    fn digits(&mut self) -> usize {
-        let start = self.i;
-        while let Some(b'0'..=b'9') = self.b.get(self.i) {
-            self.i += 1;
-        }
-        self.i - start
+        let (end, len, escaped) = string_rest(b, start, i)?;
+        self.i = end;
+        Some((len, escaped))
     }
 
     /// The number grammar serde_json accepts.
+    #[inline(always)]
     fn number(&mut self) -> Option<()> {
-        if self.peek() == b'-' {
-            self.i += 1;
-        }
-        match self.peek() {
-            b'0' => self.i += 1,
-            b'1'..=b'9' => {
-                self.digits();
-            }
-            _ => return None,
-        }
-        if self.peek() == b'.' {
-            self.i += 1;
-            if self.digits() == 0 {
-                return None;
-            }
-        }
-        if let b'e' | b'E' = self.peek() {
-            self.i += 1;
-            if let b'+' | b'-' = self.peek() {
-                self.i += 1;
-            }
-            if self.digits() == 0 {
-                return None;
-            }
-        }
+        self.i = number_end(self.b, self.i)?;
         Some(())
     }
 
@@ -459,7 +378,7 @@ impl Scanner<'_> {
     }
 
     /// A key inside a field's value, its colon and the whitespace up to the value.
-    #[inline]
+    #[inline(always)]
     fn key(
         &mut self,
         l: &ScanLimits,
@@ -480,6 +399,97 @@ impl Scanner<'_> {
         }
         Some(())
     }
+}
+
+/// The rest of [`Scanner::string`] from the first stop byte `i` that is not the closing
+/// quote: escapes (rare), or an error. Returns the index past the closing quote, the decoded
+/// length and whether there were escapes. A free function of the bytes, so that the scanner
+/// a caller holds in registers never has to be written to memory for this call.
+#[cold]
+#[inline(never)]
+fn string_rest(b: &[u8], start: usize, mut i: usize) -> Option<(usize, usize, bool)> {
+    // Bytes of JSON text that decode to fewer bytes (escapes).
+    let mut saved = 0usize;
+    let mut escaped = false;
+    loop {
+        i = stop(b, i);
+        match b.get(i) {
+            Some(b'"') => {
+                return Some((i + 1, i - start - saved, escaped));
+            }
+            Some(b'\\') => {
+                escaped = true;
+                match b.get(i + 1) {
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
+                        saved += 1;
+                        i += 2;
+                    }
+                    Some(b'u') => {
+                        let cp = hex4(b, i + 2)?;
+                        if (0xD800..0xDC00).contains(&cp)
+                            && b.get(i + 6) == Some(&b'\\')
+                            && b.get(i + 7) == Some(&b'u')
+                            && hex4(b, i + 8).is_some_and(|lo| (0xDC00..0xE000).contains(&lo))
+                        {
+                            saved += 12 - 4;
+                            i += 12;
+                        } else {
+                            // A lone surrogate counts as U+FFFD, as in `shape`.
+                            saved += 6 - match cp {
+                                0..=0x7F => 1,
+                                0x80..=0x7FF => 2,
+                                _ => 3,
+                            };
+                            i += 6;
+                        }
+                    }
+                    _ => return None,
+                }
+            }
+            // A control character, or the end of the text.
+            _ => return None,
+        }
+    }
+}
+
+/// The end of the number at `i`, in the grammar serde_json accepts (a free function of the
+/// bytes, like [`string_rest`]).
+#[inline(never)]
+fn number_end(b: &[u8], mut i: usize) -> Option<usize> {
+    let at = |i: usize| b.get(i).copied().unwrap_or(0);
+    let digits = |mut i: usize| {
+        while let Some(b'0'..=b'9') = b.get(i) {
+            i += 1;
+        }
+        i
+    };
+    if at(i) == b'-' {
+        i += 1;
+    }
+    match at(i) {
+        b'0' => i += 1,
+        b'1'..=b'9' => i = digits(i),
+        _ => return None,
+    }
+    if at(i) == b'.' {
+        let end = digits(i + 1);
+        if end == i + 1 {
+            return None;
+        }
+        i = end;
+    }
+    if let b'e' | b'E' = at(i) {
+        i += 1;
+        if let b'+' | b'-' = at(i) {
+            i += 1;
+        }
+        let end = digits(i);
+        if end == i {
+            return None;
+        }
+        i = end;
+    }
+    Some(i)
 }
 
 /// The position of the first `"`, `\\` or control byte at or after `i` (`b.len()` if none):
@@ -583,6 +593,15 @@ fn scan<'a>(json: &'a str, l: &ScanLimits) -> Option<Scan<'a>> {
 /// [`scan_event`] would answer [`Scan::Fallback`]; on `TooManyKeys` the scanner stops inside
 /// the object.
 pub(crate) fn object<'a>(s: &mut Scanner<'a>, json: &'a str, l: &ScanLimits) -> Option<Scan<'a>> {
+    // A copy the compiler can keep in registers (nothing it calls takes its address).
+    let mut local = Scanner { b: s.b, i: s.i };
+    let scan = object_at(&mut local, json, l);
+    s.i = local.i;
+    scan
+}
+
+#[inline(always)]
+fn object_at<'a>(s: &mut Scanner<'a>, json: &'a str, l: &ScanLimits) -> Option<Scan<'a>> {
     if s.peek() != b'{' {
         return None;
     }
@@ -655,6 +674,26 @@ mod tests {
                         b[at] = filler;
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn number_grammar_is_serde_jsons() {
+        // Every text of up to five bytes over the number alphabet: the scan takes the whole
+        // text exactly when serde_json reads it as one number.
+        let alphabet = b"-0159.eE+";
+        let mut text = Vec::new();
+        for len in 1..=5u32 {
+            for mut n in 0..alphabet.len().pow(len) {
+                text.clear();
+                for _ in 0..len {
+                    text.push(alphabet[n % alphabet.len()]);
+                    n /= alphabet.len();
+                }
+                let whole = number_end(&text, 0) == Some(text.len());
+                let serde = serde_json::from_slice::<serde::de::IgnoredAny>(&text).is_ok();
+                assert_eq!(whole, serde, "{}", String::from_utf8_lossy(&text));
             }
         }
     }
