@@ -496,8 +496,10 @@ fn number_end(b: &[u8], mut i: usize) -> Option<usize> {
 /// eight bytes at a time, then byte by byte up to the stop.
 #[inline(always)]
 pub(crate) fn stop(b: &[u8], mut i: usize) -> usize {
-    while let Some(&chunk) = b.get(i..).and_then(|r| r.first_chunk::<8>()) {
-        let stops = stop_bytes(u64::from_le_bytes(chunk));
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let stops = stop_bytes(u64::from_le_bytes(word));
         if stops != 0 {
             return i + (stops.trailing_zeros() / 8) as usize;
         }
