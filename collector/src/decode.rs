@@ -5,7 +5,9 @@
 use std::borrow::Cow;
 use std::io::Read;
 
-use flate2::read::{DeflateDecoder, MultiGzDecoder, ZlibDecoder};
+// The `bufread` decoders read the body slice in place (the `read` ones would copy it through a
+// zero-filled 32 KiB buffer first); the decoding is the same.
+use flate2::bufread::{DeflateDecoder, MultiGzDecoder, ZlibDecoder};
 use maidian_protocol::RequestError;
 
 /// A body's content encoding.
