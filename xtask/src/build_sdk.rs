@@ -526,7 +526,7 @@ impl Ctx {
         // 4. wasm: drop the exported Globals, lower bulk-memory / sign-ext / non-trapping
         //    float-to-int to MVP, optimise for size; then prove it with wasm-validate.
         step(&format!(
-            "{name}: wasm-opt (remove Global exports, MVP lowering, -Oz), wasm-validate"
+            "{name}: wasm-opt (remove Global exports, MVP lowering, size passes), wasm-validate"
         ));
         let bg = staging.join(format!("{SDK_STEM}_bg.wasm"));
         let exported_globals: Vec<String> = wasm::parse(&read(&bg)?)?
