@@ -43,6 +43,24 @@ const GLUE_FINALIZE_INIT: &str = "function __wbg_finalize_init(instance, module)
 /// (so the bundle exports no `initSync`/default init, which need `WebAssembly` and `fetch`).
 const GLUE_STOCK_EXPORT: &str = "export { initSync, __wbg_init as default };";
 const GLUE_MP_EXPORT: &str = "export { __wbg_get_imports, __wbg_finalize_init };";
+/// wasm-bindgen's workaround for Safari's native `TextDecoder`, which fails after ≈ 2 GB decoded:
+/// it recreates the decoder. The mini-program glue decodes with the injected codec
+/// (js-wrapper/src/text-codec.mjs), which has no such limit, so the counter is dead weight
+/// there (≈ 150 B of the shipped bundle): `decodeText` becomes a plain `decode`.
+const GLUE_SAFARI_DECODE: &str = "const MAX_SAFARI_DECODE_BYTES = 2146435072;
+let numBytesDecoded = 0;
+function decodeText(bytes) {
+    numBytesDecoded += bytes.length;
+    if (numBytesDecoded >= MAX_SAFARI_DECODE_BYTES) {
+        cachedTextDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
+        cachedTextDecoder.decode();
+        numBytesDecoded = bytes.length;
+    }
+    return cachedTextDecoder.decode(bytes);
+}";
+const GLUE_MP_DECODE: &str = "function decodeText(bytes) {
+    return cachedTextDecoder.decode(bytes);
+}";
 
 /// Exported Globals wasm-bindgen 0.2.130 adds; WXWebAssembly on iOS rejects exported Globals.
 const REMOVABLE_GLOBAL_EXPORTS: &[&str] = &["__abort_handler", "__instance_terminated"];
@@ -657,19 +675,28 @@ fn check_wasm_bindgen(root: &Path) -> Result<PathBuf> {
     Ok(bin)
 }
 
-/// Replaces the stock export of the `--target web` glue with one of the loader's internals.
+/// Replaces the stock export of the `--target web` glue with one of the loader's internals, and
+/// the Safari decoder workaround with a plain decode (both must occur exactly once).
 fn patch_glue(glue: &str) -> Result<String> {
-    for needle in [GLUE_GET_IMPORTS, GLUE_FINALIZE_INIT, GLUE_STOCK_EXPORT] {
+    for needle in [
+        GLUE_GET_IMPORTS,
+        GLUE_FINALIZE_INIT,
+        GLUE_STOCK_EXPORT,
+        GLUE_SAFARI_DECODE,
+    ] {
         let count = glue.matches(needle).count();
         ensure!(
             count == 1,
             "the wasm-bindgen glue contains `{needle}` {count} times, expected once. The \
              mini-program loader (js-wrapper/src/miniprogram/loader.mjs) depends on the glue \
-             internals `__wbg_get_imports` and `__wbg_finalize_init`; after changing the \
+             internals `__wbg_get_imports` and `__wbg_finalize_init`, and the build patches \
+             the export line and the Safari decoder workaround; after changing the \
              wasm-bindgen version, adapt the loader and xtask/src/build_sdk.rs to the new glue"
         );
     }
-    Ok(glue.replace(GLUE_STOCK_EXPORT, GLUE_MP_EXPORT))
+    Ok(glue
+        .replace(GLUE_STOCK_EXPORT, GLUE_MP_EXPORT)
+        .replace(GLUE_SAFARI_DECODE, GLUE_MP_DECODE))
 }
 
 /// Checks the mini-program bundle for syntax and globals a mini-program does not have.
@@ -785,11 +812,17 @@ mod tests {
 
     #[test]
     fn glue_patch_requires_the_internals() {
-        let glue =
-            format!("{GLUE_GET_IMPORTS}) {{}}\n{GLUE_FINALIZE_INIT} {{}}\n{GLUE_STOCK_EXPORT}\n");
+        let glue = format!(
+            "{GLUE_GET_IMPORTS}) {{}}\n{GLUE_FINALIZE_INIT} {{}}\n{GLUE_SAFARI_DECODE}\n\
+             {GLUE_STOCK_EXPORT}\n"
+        );
         let patched = patch_glue(&glue).expect("stock glue shape");
         assert!(patched.contains(GLUE_MP_EXPORT));
+        assert!(patched.contains(GLUE_MP_DECODE));
         assert!(!patched.contains("initSync"));
+        assert!(!patched.contains("SAFARI"));
+        let without_workaround = glue.replace(GLUE_SAFARI_DECODE, "");
+        assert!(patch_glue(&without_workaround).is_err());
         assert!(patch_glue("export { initSync, __wbg_init as default };").is_err());
     }
 
