@@ -132,6 +132,7 @@ struct Ctx {
     wasm_bindgen: PathBuf,
     wasm_opt: PathBuf,
     esbuild: PathBuf,
+    terser: PathBuf,
     wasm_validate: Option<PathBuf>,
     /// How every wasm build gets its std (crate::std_build).
     std: Std,
@@ -189,7 +190,12 @@ impl Ctx {
         let wasm_bindgen = check_wasm_bindgen(&root)?;
         let wasm_opt = bin.join("wasm-opt");
         let esbuild = bin.join("esbuild");
-        for (tool, pkg) in [(&wasm_opt, "binaryen@132"), (&esbuild, "esbuild")] {
+        let terser = bin.join("terser");
+        for (tool, pkg) in [
+            (&wasm_opt, "binaryen@132"),
+            (&esbuild, "esbuild"),
+            (&terser, "terser"),
+        ] {
             ensure!(
                 tool.is_file(),
                 "{} is missing: run `npm ci` in js-wrapper/ (it installs {pkg} from package-lock.json)",
@@ -219,6 +225,7 @@ impl Ctx {
             wasm_bindgen,
             wasm_opt,
             esbuild,
+            terser,
             wasm_validate,
             std: Std::resolve()?,
         })
@@ -414,6 +421,24 @@ impl Ctx {
                     "--log-override:commonjs-variable-in-esm=silent",
                 ])
                 .arg(format!("--outfile={}", bundle.display())),
+        )?;
+        // 3b. terser over esbuild's output: its multi-pass compressor and top-level mangling
+        //     (safe: mini-programs run every file in its own function scope; nothing unsafe is
+        //     enabled) take ≈ 1.7% more off (19,200 → 18,875 B when added).
+        step("miniprogram: terser (compress passes=3, mangle top level)");
+        util::run(
+            Command::new(&self.terser)
+                .arg(&bundle)
+                .args([
+                    "--compress",
+                    "passes=3",
+                    "--mangle",
+                    "--toplevel",
+                    "--ecma",
+                    "2017",
+                    "--output",
+                ])
+                .arg(&bundle),
         )?;
         let bundle_src = String::from_utf8(read(&bundle)?).context("bundle is not UTF-8")?;
         check_bundle(&bundle_src)?;
