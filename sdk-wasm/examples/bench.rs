@@ -15,7 +15,8 @@ use std::time::Instant;
 use maidian_sdk::core::config::Config;
 use maidian_sdk::core::sim::{Net, Sim, scripted_session};
 use maidian_sdk::core::{LaunchOptions, PageView};
-use serde_json::{Map, Value, json};
+use maidian_sdk::core::jv::{Json, Obj};
+use serde_json::json;
 
 /// A configuration with the static context a WeChat host would pass.
 fn config() -> Config {
@@ -34,17 +35,19 @@ fn config() -> Config {
             "timezone": "Asia/Shanghai"
         }
     });
+    let v = maidian_sdk::core::json_text::parse(&v.to_string()).expect("valid JSON");
     match Config::from_json(&v) {
         Ok(c) => c,
         Err(e) => panic!("{e}"),
     }
 }
 
-fn props(i: u32) -> Map<String, Value> {
-    match json!({"item_id": format!("sku-{i}"), "price": 19.9, "category": "shoes"}) {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
+fn props(i: u32) -> Obj {
+    let mut m = Obj::new();
+    m.insert("item_id".into(), Json::Str(format!("sku-{i}")));
+    m.insert("price".into(), Json::Num("19.9".into()));
+    m.insert("category".into(), "shoes".into());
+    m
 }
 
 fn main() {

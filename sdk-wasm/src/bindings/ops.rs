@@ -10,7 +10,7 @@
 //! The host time crosses as its own `f64` argument of `call`, not in the JSON arguments (a
 //! 13-digit double is slow to stringify); the JSON array holds the other arguments.
 
-use serde_json::{Map, Value};
+use crate::core::jv::{Json, Obj};
 
 use super::wire::{self, Args, Bodies};
 use crate::core::text;
@@ -128,10 +128,10 @@ pub fn start(args: &str, entropy: &[u8]) -> Result<Core, String> {
     let mut a = wire::parse_args(args).ok_or("the arguments are not a JSON array")?;
     let config = Config::from_json(&a.take(0)).map_err(|e| e.0)?;
     let stored = match a.take(2) {
-        Value::Object(m) => m
+        Json::Obj(m) => m
             .into_iter()
             .filter_map(|(k, v)| match v {
-                Value::String(s) => Some((k, s)),
+                Json::Str(s) => Some((k, s)),
                 _ => None,
             })
             .collect(),
@@ -181,7 +181,7 @@ pub fn call(
     Ok(wire::reply(&result, core.poll_effects(), bodies))
 }
 
-fn apply(core: &mut Core, op: Op, now: f64, a: &mut Args) -> Result<Value, &'static str> {
+fn apply(core: &mut Core, op: Op, now: f64, a: &mut Args) -> Result<Json, &'static str> {
     match op {
         Op::TakeEffects => {}
         Op::Track => {
@@ -226,15 +226,14 @@ fn apply(core: &mut Core, op: Op, now: f64, a: &mut Args) -> Result<Value, &'sta
         Op::AnonymousId => return Ok(core.anonymous_id().into()),
         Op::UserId => return Ok(core.user_id().into()),
         Op::SessionId => return Ok(core.session_id().into()),
-        Op::Stats => return Ok(Value::Object(stats(core))),
+        Op::Stats => return Ok(Json::Obj(stats(core))),
     }
-    Ok(Value::Null)
+    Ok(Json::Null)
 }
 
-fn stats(core: &Core) -> Map<String, Value> {
+fn stats(core: &Core) -> Obj {
     let s = core.stats();
-    let mut m = Map::new();
-    // Inserted one by one: collecting into the map sorts first (≈ 3 KB of wasm for sort code).
+    let mut m = Obj::new();
     for (k, v) in [
         ("eventsQueued", s.events_queued),
         ("eventsDelivered", s.events_delivered),
@@ -247,7 +246,7 @@ fn stats(core: &Core) -> Map<String, Value> {
         ("pendingLen", core.pending_len() as u64),
     ] {
         // Counters stay far below 2^53: exact as JS numbers.
-        m.insert(k.to_owned(), Value::from(v));
+        m.insert(k.to_owned(), Json::uint(v));
     }
     m
 }
@@ -255,7 +254,7 @@ fn stats(core: &Core) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     const NOW: f64 = 1_700_000_000_000.0;
     const CONFIG: &str = r#"{"writeKey":"wk","endpoint":"https://t.example.com/v1/batch"}"#;

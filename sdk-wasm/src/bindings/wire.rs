@@ -30,9 +30,9 @@
 
 use std::collections::VecDeque;
 
-use serde_json::{Map, Value};
+use crate::core::jv::{Json, Obj};
 
-use crate::core::{Effect, Level, json_text, json_write};
+use crate::core::{Effect, Level, json_text, json_write, text};
 
 /// The request bodies of `send` effects handed out in a reply and not yet fetched, oldest
 /// first.
@@ -47,7 +47,7 @@ pub fn parse_args(text: &str) -> Option<Args> {
         None => json_text::parse(&well_formed(text)?)?,
     };
     match value {
-        Value::Array(values) => Some(Args(values)),
+        Json::Arr(values) => Some(Args(values)),
         _ => None,
     }
 }
@@ -105,16 +105,16 @@ fn well_formed(text: &str) -> Option<String> {
 /// The arguments of one call, by position. A missing trailing argument reads as `null` (the
 /// host's `undefined`).
 #[derive(Debug)]
-pub struct Args(Vec<Value>);
+pub struct Args(Vec<Json>);
 
 impl Args {
-    fn get(&self, i: usize) -> &Value {
-        self.0.get(i).unwrap_or(&Value::Null)
+    fn get(&self, i: usize) -> &Json {
+        self.0.get(i).unwrap_or(&Json::Null)
     }
 
     /// The JSON value at `i`, taken out (`null` if absent).
-    pub fn take(&mut self, i: usize) -> Value {
-        self.0.get_mut(i).map(Value::take).unwrap_or_default()
+    pub fn take(&mut self, i: usize) -> Json {
+        self.0.get_mut(i).map(Json::take).unwrap_or_default()
     }
 
     /// The host time: a number at `i` (NaN if it is not one: `JSON.stringify(NaN)` is `null`).
@@ -125,7 +125,7 @@ impl Args {
     /// An optional number at `i` (`null` / absent is `None`).
     pub fn opt_number(&self, i: usize) -> Result<Option<f64>, &'static str> {
         match self.get(i) {
-            Value::Null => Ok(None),
+            Json::Null => Ok(None),
             v => v.as_f64().map(Some).ok_or("expected a number"),
         }
     }
@@ -138,17 +138,17 @@ impl Args {
     /// An optional string at `i` (`null` / absent is `None`).
     pub fn opt_str(&self, i: usize) -> Result<Option<&str>, &'static str> {
         match self.get(i) {
-            Value::Null => Ok(None),
-            Value::String(s) => Ok(Some(s)),
+            Json::Null => Ok(None),
+            Json::Str(s) => Ok(Some(s)),
             _ => Err("expected a string"),
         }
     }
 
     /// A properties object at `i`, taken out (`null` / absent is empty).
-    pub fn props(&mut self, i: usize) -> Result<Map<String, Value>, &'static str> {
+    pub fn props(&mut self, i: usize) -> Result<Obj, &'static str> {
         match self.take(i) {
-            Value::Object(m) => Ok(m),
-            Value::Null => Ok(Map::new()),
+            Json::Obj(m) => Ok(m),
+            Json::Null => Ok(Obj::new()),
             _ => Err("properties must be an object"),
         }
     }
@@ -174,18 +174,18 @@ pub fn error(message: &str) -> String {
 }
 
 /// The reply text: `result`, then `effects` (bodies moved to `bodies`). See the module doc.
-pub fn reply(result: &Value, effects: Vec<Effect>, bodies: &mut Bodies) -> String {
+pub fn reply(result: &Json, effects: Vec<Effect>, bodies: &mut Bodies) -> String {
     let mut head = String::with_capacity(64);
     let mut tail = String::new();
     head.push('[');
     json_write::value(&mut head, result);
-    let number = |head: &mut String, n: Value| {
+    let number = |head: &mut String, n: u64| {
         head.push(',');
-        json_write::value(head, &n);
+        text::push_u64(head, n);
     };
     // A string field: its UTF-16 length in the head, the text in the tail.
     let text = |head: &mut String, tail: &mut String, s: &str| {
-        number(head, utf16_len(s).into());
+        number(head, utf16_len(s) as u64);
         tail.push_str(s);
     };
     for e in effects {
@@ -217,8 +217,12 @@ pub fn reply(result: &Value, effects: Vec<Effect>, bodies: &mut Bodies) -> Strin
             }
             Effect::WakeAt { at } => {
                 head.push('3');
-                // `Value::from(f64)` is `null` for a non-finite time, as is `None`.
-                number(&mut head, at.map_or(Value::Null, Value::from));
+                // `null` cancels.
+                head.push(',');
+                match at {
+                    Some(t) => text::push_i64(&mut head, t),
+                    None => head.push_str("null"),
+                }
             }
             Effect::Log { level, message } => {
                 head.push_str(match level {
@@ -238,7 +242,7 @@ pub fn reply(result: &Value, effects: Vec<Effect>, bodies: &mut Bodies) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     #[test]
     fn args_are_a_json_array_read_by_position() {
@@ -247,12 +251,12 @@ mod tests {
         assert_eq!(a.str(1), Ok("view"));
         assert_eq!(
             a.props(2).unwrap(),
-            json!({"a": 1}).as_object().unwrap().clone()
+            crate::core::jv::obj_of(json!({"a": 1}))
         );
-        assert_eq!(a.props(3).unwrap(), Map::new(), "null properties are empty");
+        assert_eq!(a.props(3).unwrap(), Obj::new(), "null properties are empty");
         assert_eq!(
             a.props(9).unwrap(),
-            Map::new(),
+            Obj::new(),
             "absent properties are empty"
         );
         assert_eq!(a.opt_str(3), Ok(None));
@@ -283,7 +287,7 @@ mod tests {
             Ok("\\ud800"),
             "an escaped backslash is not an escape"
         );
-        assert_eq!(a.get(3), &json!({"k\u{fffd}": "\u{fffd}"}));
+        assert_eq!(a.get(3), &Json::from(json!({"k\u{fffd}": "\u{fffd}"})));
         // A high surrogate followed by a non-low escape, and one at the very end.
         let a = parse_args(r#"["\ud800\u0041","x\udbff"]"#).unwrap();
         assert_eq!(a.str(0), Ok("\u{fffd}A"));
@@ -323,21 +327,21 @@ mod tests {
                 batch_id: 3,
                 url: "https://t/v1/batch".into(),
                 body: vec![0x1f, 0x8b],
-                headers: json!({"X-Write-Key": "k"}).as_object().unwrap().clone(),
+                headers: crate::core::jv::obj_of(json!({"X-Write-Key": "k"})),
                 events: 2,
             },
             Effect::Persist {
                 key: "md_state".into(),
                 value: "s".into(),
             },
-            Effect::WakeAt { at: Some(1.5) },
+            Effect::WakeAt { at: Some(1_700_000_000_123) },
             Effect::WakeAt { at: None },
             Effect::Log {
                 level: Level::Warn,
                 message: "line\nbreak \"q\"".into(),
             },
         ];
-        let text = reply(&Value::Null, effects, &mut bodies);
+        let text = reply(&Json::Null, effects, &mut bodies);
         let (head, tail) = text.split_once('\n').unwrap();
         let head: Value = serde_json::from_str(head).unwrap();
         assert_eq!(
@@ -348,7 +352,7 @@ mod tests {
                 1, 5,
                 2, 3, 18, {"X-Write-Key": "k"}, 2,
                 0, 8, 1,
-                3, 1.5,
+                3, 1_700_000_000_123u64,
                 3, null,
                 4, "warn", 14,
             ])
@@ -382,7 +386,7 @@ mod tests {
     #[test]
     fn a_query_reply_carries_its_result() {
         let mut bodies = Bodies::new();
-        let text = reply(&json!("a\"b"), Vec::new(), &mut bodies);
+        let text = reply(&Json::from("a\"b"), Vec::new(), &mut bodies);
         assert_eq!(text, "[\"a\\\"b\"]\n");
         assert!(bodies.is_empty());
     }

@@ -12,7 +12,7 @@
 //!   per session or per visibility (config), keyed by a stable element key. A dip below the ratio
 //!   resets the dwell. Elements tracked at once are capped (long lists).
 
-use serde_json::{Map, Value};
+use super::jv::{Json, Obj};
 
 use super::config::Frequency;
 
@@ -24,16 +24,16 @@ pub const MAX_SESSION_KEYS: usize = 2000;
 
 /// The scalar dataset entries whose key is in `allow` or starts with `prefix`.
 pub fn filter_dataset(
-    dataset: &Map<String, Value>,
+    dataset: &Obj,
     allow: &[String],
     prefix: &str,
-    out: &mut Map<String, Value>,
+    out: &mut Obj,
 ) {
     for (k, v) in dataset {
         let allowed = allow.iter().any(|a| a == k) || (!prefix.is_empty() && k.starts_with(prefix));
         let scalar = match v {
-            Value::String(s) => s.len() <= MAX_DATASET_STRING,
-            Value::Number(_) | Value::Bool(_) => true,
+            Json::Str(s) => s.len() <= MAX_DATASET_STRING,
+            Json::Num(_) | Json::Bool(_) => true,
             _ => false,
         };
         if allowed && scalar && !out.contains_key(k) {
@@ -69,7 +69,7 @@ pub struct Fired {
     /// Highest ratio seen during the dwell.
     pub ratio: f64,
     /// Its allow-listed dataset.
-    pub dataset: Map<String, Value>,
+    pub dataset: Obj,
 }
 
 #[derive(Debug, Clone)]
@@ -77,7 +77,7 @@ struct Item {
     visible_since: Option<i64>,
     ratio: f64,
     fired: bool,
-    dataset: Map<String, Value>,
+    dataset: Obj,
 }
 
 /// Exposure rule parameters.
@@ -113,7 +113,7 @@ impl Exposures {
         page: Option<&str>,
         key: &str,
         ratio: f64,
-        dataset: Map<String, Value>,
+        dataset: Obj,
         rule: &ExposureRule,
     ) -> Option<Fired> {
         if key.is_empty() || !ratio.is_finite() {
@@ -129,7 +129,7 @@ impl Exposures {
                         visible_since: None,
                         ratio: 0.0,
                         fired: false,
-                        dataset: Map::new(),
+                        dataset: Obj::new(),
                     },
                 ));
                 self.items.len() - 1
@@ -270,18 +270,17 @@ mod tests {
 
     #[test]
     fn dataset_allow_list_and_prefix() {
-        let ds = serde_json::json!({
+        let ds = crate::core::jv::obj_of(serde_json::json!({
             "goodsId": 42, "mdPos": "top", "comment": "typed text", "mdObj": {"a": 1},
             "mdLong": "x".repeat(MAX_DATASET_STRING + 1)
-        });
-        let Value::Object(ds) = ds else { panic!() };
-        let mut out = Map::new();
+        }));
+        let mut out = Obj::new();
         filter_dataset(&ds, &["goodsId".into()], "md", &mut out);
         assert_eq!(out.len(), 2, "{out:?}");
-        assert_eq!(out["goodsId"], 42);
-        assert_eq!(out["mdPos"], "top");
+        assert_eq!(out.get("goodsId"), Some(&Json::uint(42)));
+        assert_eq!(out.get("mdPos"), Some(&Json::from("top")));
         assert!(!out.contains_key("comment") && !out.contains_key("mdObj"));
-        let mut none = Map::new();
+        let mut none = Obj::new();
         filter_dataset(&ds, &[], "", &mut none);
         assert!(none.is_empty());
     }
@@ -290,15 +289,15 @@ mod tests {
     fn dwell_and_ratio() {
         let r = rule(Frequency::PageView);
         let mut e = Exposures::default();
-        assert_eq!(e.observe(0, P, "a", 0.4, Map::new(), &r), None);
+        assert_eq!(e.observe(0, P, "a", 0.4, Obj::new(), &r), None);
         assert_eq!(e.next_wake(&r), None);
-        assert_eq!(e.observe(100, P, "a", 0.6, Map::new(), &r), None);
+        assert_eq!(e.observe(100, P, "a", 0.6, Obj::new(), &r), None);
         assert_eq!(e.next_wake(&r), Some(600));
         assert!(e.due(599, P.unwrap(), &r).is_empty());
         // A dip before the dwell resets it.
-        assert_eq!(e.observe(400, P, "a", 0.1, Map::new(), &r), None);
+        assert_eq!(e.observe(400, P, "a", 0.1, Obj::new(), &r), None);
         assert_eq!(e.next_wake(&r), None);
-        e.observe(1000, P, "a", 1.0, Map::new(), &r);
+        e.observe(1000, P, "a", 1.0, Obj::new(), &r);
         let f = e.due(1500, P.unwrap(), &r);
         assert_eq!(f.len(), 1);
         assert_eq!(
@@ -306,11 +305,11 @@ mod tests {
             (1000, 500, 1.0)
         );
         // Once per page view.
-        e.observe(1600, P, "a", 0.0, Map::new(), &r);
-        e.observe(1700, P, "a", 1.0, Map::new(), &r);
+        e.observe(1600, P, "a", 0.0, Obj::new(), &r);
+        e.observe(1700, P, "a", 1.0, Obj::new(), &r);
         assert!(e.due(9000, P.unwrap(), &r).is_empty());
         e.new_page_view();
-        e.observe(9000, P, "a", 1.0, Map::new(), &r);
+        e.observe(9000, P, "a", 1.0, Obj::new(), &r);
         assert_eq!(e.due(9500, P.unwrap(), &r).len(), 1);
     }
 
@@ -318,8 +317,8 @@ mod tests {
     fn a_dip_after_a_full_dwell_reports_even_without_tick() {
         let r = rule(Frequency::PageView);
         let mut e = Exposures::default();
-        e.observe(0, P, "a", 0.9, Map::new(), &r);
-        let f = e.observe(800, P, "a", 0.0, Map::new(), &r).unwrap();
+        e.observe(0, P, "a", 0.9, Obj::new(), &r);
+        let f = e.observe(800, P, "a", 0.0, Obj::new(), &r).unwrap();
         assert_eq!(f.dwell_ms, 800);
     }
 
@@ -328,20 +327,20 @@ mod tests {
         let r = rule(Frequency::Always);
         let mut e = Exposures::default();
         for t in [0, 1000] {
-            e.observe(t, P, "a", 1.0, Map::new(), &r);
+            e.observe(t, P, "a", 1.0, Obj::new(), &r);
             assert_eq!(e.due(t + 500, P.unwrap(), &r).len(), 1);
-            e.observe(t + 600, P, "a", 0.0, Map::new(), &r);
+            e.observe(t + 600, P, "a", 0.0, Obj::new(), &r);
         }
         let r = rule(Frequency::Session);
         let mut e = Exposures::default();
-        e.observe(0, P, "a", 1.0, Map::new(), &r);
+        e.observe(0, P, "a", 1.0, Obj::new(), &r);
         assert_eq!(e.due(500, P.unwrap(), &r).len(), 1);
         e.new_page_view();
-        e.observe(600, P, "a", 1.0, Map::new(), &r);
+        e.observe(600, P, "a", 1.0, Obj::new(), &r);
         assert!(e.due(2000, P.unwrap(), &r).is_empty());
         e.new_session();
         e.new_page_view();
-        e.observe(3000, P, "a", 1.0, Map::new(), &r);
+        e.observe(3000, P, "a", 1.0, Obj::new(), &r);
         assert_eq!(e.due(3500, P.unwrap(), &r).len(), 1);
     }
 
@@ -350,15 +349,15 @@ mod tests {
         let r = rule(Frequency::PageView);
         let mut e = Exposures::default();
         // No page shown: never visible.
-        e.observe(0, None, "x", 1.0, Map::new(), &r);
+        e.observe(0, None, "x", 1.0, Obj::new(), &r);
         assert_eq!(e.next_wake(&r), None);
-        e.observe(0, P, "a", 1.0, Map::new(), &r);
-        e.observe(0, P, "b", 1.0, Map::new(), &r);
-        e.observe(0, P, "c", 1.0, Map::new(), &r); // over the cap of 3 (x, a, b)
+        e.observe(0, P, "a", 1.0, Obj::new(), &r);
+        e.observe(0, P, "b", 1.0, Obj::new(), &r);
+        e.observe(0, P, "c", 1.0, Obj::new(), &r); // over the cap of 3 (x, a, b)
         let f = e.hidden(300, P.unwrap(), &r);
         assert!(f.is_empty());
         assert_eq!(e.next_wake(&r), None);
-        e.observe(400, P, "a", 1.0, Map::new(), &r);
+        e.observe(400, P, "a", 1.0, Obj::new(), &r);
         assert_eq!(e.hidden(900, P.unwrap(), &r).len(), 1);
     }
 }

@@ -11,7 +11,7 @@
 //! Also the small URL-query codec the rest of the core uses (no `url` crate: size).
 
 use maidian_protocol::message::{Campaign, Share};
-use serde_json::{Map, Value};
+use super::jv::{Json, Obj};
 
 use super::text::{split_ascii, split_once_ascii};
 
@@ -83,23 +83,19 @@ pub fn parse_query(q: &str) -> Vec<(String, String)> {
 }
 
 /// The text of a query value as the host gave it (strings as is, numbers/bools as JSON).
-pub fn value_text(v: &Value) -> Option<String> {
+pub fn value_text(v: &Json) -> Option<String> {
     match v {
-        Value::String(s) => Some(s.clone()),
-        // What serde_json's `Display` for numbers writes: decimal / zmij.
-        Value::Number(n) => {
-            let mut s = String::new();
-            super::json_write::number(&mut s, n);
-            Some(s)
-        }
-        Value::Bool(b) => Some(if *b { "true" } else { "false" }.into()),
+        Json::Str(s) => Some(s.clone()),
+        // The literal, as the host wrote it.
+        Json::Num(n) => Some(n.to_string()),
+        Json::Bool(b) => Some(if *b { "true" } else { "false" }.into()),
         _ => None,
     }
 }
 
 /// A host query object (`{id: "42", from: "home"}`, values already decoded, as WeChat gives
 /// `options.query`) as decoded pairs.
-pub fn query_pairs(query: &Map<String, Value>) -> Vec<(String, String)> {
+pub fn query_pairs(query: &Obj) -> Vec<(String, String)> {
     query
         .iter()
         .filter_map(|(k, v)| value_text(v).map(|t| (k.clone(), t)))

@@ -6,7 +6,7 @@
 
 use maidian_protocol::Context;
 use maidian_protocol::limits::DEFAULT_MAX_EVENTS_PER_BATCH;
-use serde_json::{Map, Value};
+use super::jv::Json;
 
 use super::json;
 
@@ -96,6 +96,10 @@ pub struct Config {
     /// miniProgram platform / base library / host version). Dynamic parts (page, campaign,
     /// share, session, network, scene) are filled in by the core.
     pub context: Context,
+    /// `context.screen.density` as the host's JSON number literal, written out verbatim (the
+    /// protocol's `Screen::density` is an `f64`, which would need a float formatter; it stays
+    /// `None` in [`Config::context`]).
+    pub screen_density: Option<Box<str>>,
     /// The host's UTC offset in minutes (`-new Date().getTimezoneOffset()`), for the first-day
     /// flag.
     pub timezone_offset_min: i32,
@@ -177,6 +181,7 @@ impl Default for Config {
             storage_prefix: "md_".into(),
             library_name: "maidian-miniprogram".into(),
             context: Context::default(),
+            screen_density: None,
             timezone_offset_min: 0,
             session_timeout_ms: 30 * 60 * 1000,
             consent_required: false,
@@ -241,10 +246,10 @@ impl Config {
     /// Reads the camelCase JS configuration object; absent or `null` fields keep their
     /// defaults, a field of the wrong type is an error naming it. Call [`Config::validate`]
     /// (done by `Core::new`) for the value ranges.
-    pub fn from_json(v: &Value) -> Result<Self, ConfigError> {
+    pub fn from_json(v: &Json) -> Result<Self, ConfigError> {
         let m = match v {
-            Value::Object(m) => m,
-            Value::Null => return Ok(Self::default()),
+            Json::Obj(m) => m,
+            Json::Null => return Ok(Self::default()),
             _ => return Err(ConfigError("config must be an object".into())),
         };
         let mut c = Self::default();
@@ -252,7 +257,7 @@ impl Config {
         let text = |k: &str, out: &mut String| -> Result<(), ConfigError> {
             match json::field(m, k) {
                 None => Ok(()),
-                Some(Value::String(s)) => {
+                Some(Json::Str(s)) => {
                     s.clone_into(out);
                     Ok(())
                 }
@@ -266,10 +271,11 @@ impl Config {
         text("datasetPrefix", &mut c.dataset_prefix)?;
         text("hashSalt", &mut c.hash_salt)?;
         if let Some(v) = json::field(m, "context") {
-            if !v.is_object() {
+            if v.as_object().is_none() {
                 return Err(bad("context"));
             }
             c.context = json::context(v);
+            c.screen_density = json::density(v);
         }
         if let Some(v) = json::field(m, "timezoneOffsetMin") {
             let n = v.as_i64().ok_or_else(|| bad("timezoneOffsetMin"))?;
@@ -356,7 +362,7 @@ impl Config {
         if let Some(v) = json::field(m, "redact") {
             let a = v.as_array().ok_or_else(|| bad("redact"))?;
             for r in a {
-                let r: &Map<String, Value> = r.as_object().ok_or_else(|| bad("redact"))?;
+                let r = r.as_object().ok_or_else(|| bad("redact"))?;
                 let action = match json::string(r, "action").as_deref() {
                     Some("drop") => RedactAction::Drop,
                     Some("hash") => RedactAction::Hash,
@@ -468,11 +474,12 @@ mod tests {
 
     #[test]
     fn deserializes_camel_case_with_defaults() {
-        let v: Value = serde_json::from_str(
+        let v = super::super::json_text::parse(
             r#"{"writeKey":"k","endpoint":"https://t","flushAt":5,
                 "exposureFrequency":"session","redact":[{"key":"phone","action":"hash"}],
                 "sampling":{"$exposure":0.25},"autotrack":{"click":false},"gzip":null,
-                "context":{"app":{"id":"wx123"},"os":{"name":"iOS","version":"17.1"}}}"#,
+                "context":{"app":{"id":"wx123"},"os":{"name":"iOS","version":"17.1"},
+                "screen":{"width":390,"height":844,"density":3}}}"#,
         )
         .unwrap();
         let c = Config::from_json(&v).unwrap();
@@ -485,10 +492,11 @@ mod tests {
             r#"{"redact":[{"key":"a","action":"zap"}]}"#,
             r#"[]"#,
         ] {
-            let v: Value = serde_json::from_str(bad).unwrap();
+            let v = super::super::json_text::parse(bad).unwrap();
             assert!(Config::from_json(&v).is_err(), "{bad}");
         }
         assert_eq!(c.flush_at, 5);
+        assert_eq!(c.screen_density.as_deref(), Some("3"));
         assert_eq!(c.flush_interval_ms, 10_000);
         assert_eq!(c.exposure_frequency, Frequency::Session);
         assert_eq!(c.redact[0].action, RedactAction::Hash);

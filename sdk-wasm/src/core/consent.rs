@@ -13,7 +13,7 @@
 
 use std::collections::VecDeque;
 
-use maidian_protocol::Message;
+use super::json_write::Event;
 
 /// The consent state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +49,7 @@ impl Consent {
 /// JSON text of the context it was built with, as `json_write::context_text` wrote it.
 #[derive(Debug)]
 pub struct PendingEvent {
-    pub message: Message,
+    pub message: Event,
     pub context: String,
 }
 

@@ -16,7 +16,9 @@
 //! - `{"type":"log","level":"warn","message":"…"}`
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use super::jv::Obj;
+#[cfg(test)]
+use super::jv::Json;
 
 /// Log severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -56,15 +58,15 @@ pub enum Effect {
         #[serde(skip)]
         body: Vec<u8>,
         /// Request headers.
-        headers: Map<String, Value>,
+        headers: Obj,
         /// Events in the batch (for the host's own metrics).
         events: u32,
     },
     /// Call `tick(now)` at host time `at` (ms since the epoch); replaces earlier wake-ups.
     /// `at: null` cancels the pending wake-up: nothing is due.
     WakeAt {
-        /// When; `None` (JSON `null`): no wake-up.
-        at: Option<f64>,
+        /// When (whole milliseconds, the core's clock); `None` (JSON `null`): no wake-up.
+        at: Option<i64>,
     },
     /// A message for the developer console.
     Log {
@@ -85,7 +87,7 @@ mod tests {
             batch_id: 3,
             url: "u".into(),
             body: vec![1, 2],
-            headers: serde_json::json!({"A": "b"}).as_object().cloned().unwrap(),
+            headers: [("A".to_owned(), Json::from("b"))].into_iter().collect(),
             events: 2,
         };
         assert_eq!(
@@ -93,8 +95,8 @@ mod tests {
             r#"{"type":"send","batchId":3,"url":"u","headers":{"A":"b"},"events":2}"#
         );
         assert_eq!(
-            serde_json::to_string(&Effect::WakeAt { at: Some(5.0) }).unwrap(),
-            r#"{"type":"wakeAt","at":5.0}"#
+            serde_json::to_string(&Effect::WakeAt { at: Some(5) }).unwrap(),
+            r#"{"type":"wakeAt","at":5}"#
         );
         assert_eq!(
             serde_json::to_string(&Effect::WakeAt { at: None }).unwrap(),

@@ -2,7 +2,7 @@
 //! camelCase keys). The wrapper forwards what the platform gives it; every decision about
 //! what becomes an event is the core's.
 
-use serde_json::{Map, Value};
+use super::jv::{Json, Obj};
 
 use super::json::{number, obj, object, string, uint};
 
@@ -12,7 +12,7 @@ pub struct LaunchOptions {
     /// The page path the app opened on.
     pub path: Option<String>,
     /// Its query as the platform gives it (values already decoded once).
-    pub query: Map<String, Value>,
+    pub query: Obj,
     /// The scene value (1047 = QR code, 1007 = shared card, ...).
     pub scene: Option<u32>,
 }
@@ -23,7 +23,7 @@ pub struct PageView {
     /// Route path (`pages/detail/detail`).
     pub path: String,
     /// The page's `onLoad` query.
-    pub query: Map<String, Value>,
+    pub query: Obj,
     /// Navigation-bar title when known.
     pub title: Option<String>,
 }
@@ -38,7 +38,7 @@ pub struct Tap {
     /// The handler method's name (`onBuyTap`).
     pub handler: Option<String>,
     /// `currentTarget.dataset`; only allow-listed scalar keys are kept.
-    pub dataset: Map<String, Value>,
+    pub dataset: Obj,
 }
 
 /// One intersection-observer entry.
@@ -50,7 +50,7 @@ pub struct ExposureEntry {
     /// `intersectionRatio`.
     pub ratio: f64,
     /// The element's dataset; only allow-listed scalar keys are kept.
-    pub dataset: Map<String, Value>,
+    pub dataset: Obj,
 }
 
 /// `onShareAppMessage` / `onShareTimeline` was called.
@@ -66,7 +66,7 @@ pub struct ShareInput {
 
 impl LaunchOptions {
     /// From `{path, query, scene}`.
-    pub fn from_json(v: &Value) -> Self {
+    pub fn from_json(v: &Json) -> Self {
         let m = obj(v);
         Self {
             path: string(m, "path"),
@@ -78,7 +78,7 @@ impl LaunchOptions {
 
 impl PageView {
     /// From `{path, query, title}`.
-    pub fn from_json(v: &Value) -> Self {
+    pub fn from_json(v: &Json) -> Self {
         let m = obj(v);
         Self {
             path: string(m, "path").unwrap_or_default(),
@@ -90,7 +90,7 @@ impl PageView {
 
 impl Tap {
     /// From `{kind, elementId, handler, dataset}`.
-    pub fn from_json(v: &Value) -> Self {
+    pub fn from_json(v: &Json) -> Self {
         let m = obj(v);
         Self {
             kind: string(m, "kind"),
@@ -103,8 +103,8 @@ impl Tap {
 
 impl ExposureEntry {
     /// From `[{key, ratio, dataset}]` (entries without a key are skipped).
-    pub fn list_from_json(v: &Value) -> Vec<Self> {
-        let Value::Array(a) = v else {
+    pub fn list_from_json(v: &Json) -> Vec<Self> {
+        let Json::Arr(a) = v else {
             return Vec::new();
         };
         a.iter()
@@ -122,7 +122,7 @@ impl ExposureEntry {
 
 impl ShareInput {
     /// From `{method, from, path}`.
-    pub fn from_json(v: &Value) -> Self {
+    pub fn from_json(v: &Json) -> Self {
         let m = obj(v);
         Self {
             method: string(m, "method"),
@@ -139,18 +139,18 @@ mod tests {
 
     #[test]
     fn read_host_shapes() {
-        let l = LaunchOptions::from_json(&json!({"path": "p", "scene": 1047, "query": {"a": "1"}}));
+        let l = LaunchOptions::from_json(&Json::from(json!({"path": "p", "scene": 1047, "query": {"a": "1"}})));
         assert_eq!(
             (l.path.as_deref(), l.scene, l.query.len()),
             (Some("p"), Some(1047), 1)
         );
-        let t = Tap::from_json(&json!({"elementId": "b", "dataset": {"x": 1}, "kind": "tap"}));
+        let t = Tap::from_json(&Json::from(json!({"elementId": "b", "dataset": {"x": 1}, "kind": "tap"})));
         assert_eq!(t.element_id.as_deref(), Some("b"));
-        let e = ExposureEntry::list_from_json(&json!([{"key": "k", "ratio": 0.7}, {"ratio": 1}]));
+        let e = ExposureEntry::list_from_json(&Json::from(json!([{"key": "k", "ratio": 0.7}, {"ratio": 1}])));
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].ratio, 0.7);
-        assert_eq!(PageView::from_json(&json!(null)), PageView::default());
-        let s = ShareInput::from_json(&json!({"method": "message", "path": "p?x=1"}));
+        assert_eq!(PageView::from_json(&Json::Null), PageView::default());
+        let s = ShareInput::from_json(&Json::from(json!({"method": "message", "path": "p?x=1"})));
         assert_eq!(s.path.as_deref(), Some("p?x=1"));
     }
 }

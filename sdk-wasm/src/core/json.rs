@@ -11,84 +11,59 @@
 //! default; a field of the wrong type is an error naming the field (for the configuration) or
 //! is ignored (for raw host events, which come from the platform, not from the developer).
 
-use serde_json::{Map, Value};
+use super::jv::{Json, Obj};
 
 use maidian_protocol::Context;
 use maidian_protocol::message::{App, Device, MiniProgram, Network, Os, Screen};
 
 /// The object at `v`, or an empty one.
-pub fn obj(v: &Value) -> &Map<String, Value> {
-    static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+pub fn obj(v: &Json) -> &Obj {
+    static EMPTY: Obj = Obj::new();
     match v {
-        Value::Object(m) => m,
-        _ => EMPTY.get_or_init(Map::new),
+        Json::Obj(m) => m,
+        _ => &EMPTY,
     }
-}
-
-/// Removes `key` from `map`, returning its value.
-///
-/// The map is rebuilt from its other entries with `insert` instead of calling `BTreeMap::remove`:
-/// removal monomorphizes the B-tree's rebalancing (steal, merge, parent fix-up) for
-/// `<String, Value>`, ≈ 6 KB of wasm, for the only two removals in the core (`unregister` and
-/// redaction `drop` rules), both on small property maps. Same entries, same (sorted) order.
-pub fn remove_key(map: &mut Map<String, Value>, key: &str) -> Option<Value> {
-    if !map.contains_key(key) {
-        return None;
-    }
-    let mut removed = None;
-    for (k, v) in std::mem::take(map) {
-        if k == key {
-            removed = Some(v);
-        } else {
-            map.insert(k, v);
-        }
-    }
-    removed
 }
 
 /// A non-null field.
-pub fn field<'a>(m: &'a Map<String, Value>, k: &str) -> Option<&'a Value> {
+pub fn field<'a>(m: &'a Obj, k: &str) -> Option<&'a Json> {
     m.get(k).filter(|v| !v.is_null())
 }
 
 /// A string field (numbers are accepted as their text, as hosts mix them up).
-pub fn string(m: &Map<String, Value>, k: &str) -> Option<String> {
+pub fn string(m: &Obj, k: &str) -> Option<String> {
     match field(m, k)? {
-        Value::String(s) => Some(s.clone()),
-        // What serde_json's `Display` for numbers writes: decimal / zmij.
-        Value::Number(n) => {
-            let mut s = String::new();
-            super::json_write::number(&mut s, n);
-            Some(s)
-        }
+        Json::Str(s) => Some(s.clone()),
+        // The number's literal, as the host wrote it.
+        Json::Num(n) => Some(n.to_string()),
         _ => None,
     }
 }
 
 /// A non-negative integer field that fits `u32` (numbers or numeric strings).
-pub fn uint(m: &Map<String, Value>, k: &str) -> Option<u32> {
+pub fn uint(m: &Obj, k: &str) -> Option<u32> {
     match field(m, k)? {
-        Value::Number(n) => n.as_u64().and_then(|x| u32::try_from(x).ok()),
-        Value::String(s) => super::text::parse_u32(s),
+        n @ Json::Num(_) => n.as_u64().and_then(|x| u32::try_from(x).ok()),
+        Json::Str(s) => super::text::parse_u32(s),
         _ => None,
     }
 }
 
 /// A number field.
-pub fn number(m: &Map<String, Value>, k: &str) -> Option<f64> {
+pub fn number(m: &Obj, k: &str) -> Option<f64> {
     field(m, k)?.as_f64()
 }
 
 /// A boolean field.
-pub fn boolean(m: &Map<String, Value>, k: &str) -> Option<bool> {
+pub fn boolean(m: &Obj, k: &str) -> Option<bool> {
     field(m, k)?.as_bool()
 }
 
 /// An object field (cloned), or empty.
-pub fn object(m: &Map<String, Value>, k: &str) -> Map<String, Value> {
+pub fn object(m: &Obj, k: &str) -> Obj {
     match field(m, k) {
-        Some(Value::Object(o)) => o.clone(),
-        _ => Map::new(),
+        Some(Json::Obj(o)) => o.clone(),
+        _ => Obj::new(),
     }
 }
 
@@ -97,7 +72,10 @@ pub fn object(m: &Map<String, Value>, k: &str) -> Map<String, Value> {
 /// core keeps of the configured context. `library`, `page`, `campaign`, `share`, `sessionId`
 /// and `firstDay` are not read — the core sets them itself (`Core::new`, `Core::context`), so
 /// reading them was code for values thrown away.
-pub fn context(v: &Value) -> Context {
+///
+/// `screen.density` is left `None` here: the protocol's type holds it as an `f64`, which the
+/// SDK would need a float formatter to write back. [`density`] keeps the host's literal instead.
+pub fn context(v: &Json) -> Context {
     let m = obj(v);
     let sub = |k: &str| field(m, k).map(obj);
     Context {
@@ -126,13 +104,26 @@ pub fn context(v: &Value) -> Context {
             Some(Screen {
                 width: uint(o, "width")?,
                 height: uint(o, "height")?,
-                density: number(o, "density"),
+                density: None,
             })
         }),
         locale: string(m, "locale"),
         timezone: string(m, "timezone"),
         user_agent: string(m, "userAgent"),
         ..Context::default()
+    }
+}
+
+/// `screen.density` of a host context object (see [`context`]) as its JSON number literal,
+/// written out verbatim with the context; only when the screen has its width and height (as
+/// [`context`] requires for a `screen`).
+pub fn density(v: &Json) -> Option<Box<str>> {
+    let o = obj(field(obj(v), "screen")?);
+    uint(o, "width")?;
+    uint(o, "height")?;
+    match field(o, "density")? {
+        Json::Num(n) => Some(n.clone()),
+        _ => None,
     }
 }
 
@@ -154,7 +145,7 @@ mod tests {
             "network": {"type": "wifi"},
             "device": {"brand": "Apple", "model": "iPhone"},
             "os": {"name": "iOS", "version": "17"},
-            "screen": {"width": 390, "height": 844, "density": 3.0},
+            "screen": {"width": 390, "height": 844, "density": 2.75},
             "locale": "zh_CN", "timezone": "Asia/Shanghai", "sessionId": "s1",
             "firstDay": true, "userAgent": "ua"
         });
@@ -167,37 +158,30 @@ mod tests {
         derived.share = None;
         derived.session_id = None;
         derived.first_day = None;
-        assert_eq!(context(&v), derived);
-        assert_eq!(context(&json!(null)), Context::default());
-        assert_eq!(context(&json!({"screen": {"width": 1}})).screen, None);
+        // Kept as its literal, apart.
+        derived.screen.as_mut().unwrap().density = None;
+        let ours = Json::from(v);
+        assert_eq!(context(&ours), derived);
+        assert_eq!(density(&ours).as_deref(), Some("2.75"));
+        assert_eq!(context(&Json::Null), Context::default());
+        let partial = Json::from(json!({"screen": {"width": 1, "density": 2}}));
+        assert_eq!(context(&partial).screen, None);
+        assert_eq!(density(&partial), None);
     }
 
     #[test]
     fn lenient_scalars() {
-        let m = obj(&json!({"a": "1", "b": 2, "c": -1, "d": null, "e": 1.5})).clone();
+        let m = jv_obj(json!({"a": "1", "b": 2, "c": -1, "d": null, "e": 1.5, "f": 1e3}));
         assert_eq!(uint(&m, "a"), Some(1));
         assert_eq!(uint(&m, "b"), Some(2));
         assert_eq!(uint(&m, "c"), None);
         assert_eq!(string(&m, "b").as_deref(), Some("2"));
         assert_eq!(string(&m, "d"), None);
         assert_eq!(number(&m, "e"), Some(1.5));
+        assert_eq!(number(&m, "f"), Some(1000.0));
     }
 
-    #[test]
-    fn remove_key_is_btreemap_remove() {
-        let keys: Vec<String> = (0..40).map(|i| format!("k{:02}", (i * 17) % 40)).collect();
-        let full: Map<String, Value> = keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (k.clone(), json!(i)))
-            .collect();
-        for key in keys.iter().map(String::as_str).chain(["absent", ""]) {
-            let (mut ours, mut std) = (full.clone(), full.clone());
-            assert_eq!(remove_key(&mut ours, key), std.remove(key), "{key}");
-            assert_eq!(ours, std, "{key}");
-            assert!(ours.keys().zip(std.keys()).all(|(a, b)| a == b));
-        }
-        let mut empty = Map::new();
-        assert_eq!(remove_key(&mut empty, "x"), None);
+    fn jv_obj(v: serde_json::Value) -> Obj {
+        super::super::jv::obj_of(v)
     }
 }

@@ -1,29 +1,28 @@
-//! Parsing JSON text into a `serde_json::Value` without serde's deserializer.
+//! Parsing JSON text into a [`Json`] without serde's deserializer.
 //!
 //! Why: `serde_json::from_str` drags serde's `Deserializer`/`Visitor` machinery and its error
-//! reporting into the wasm, and through `serde::de::Unexpected::Float` in those error messages
-//! also `impl Display for f64` (core's flt2dec: dragon4 + grisu, ≈ 17 KB of code). The SDK
-//! parses only two kinds of JSON text: what the host's `JSON.stringify` produced (inputs at the
-//! wasm boundary) and what the SDK itself persisted (its state). Both are plain, valid JSON, so
-//! a small strict recursive-descent parser is all that is needed (docs/SDK.md has the sizes).
+//! reporting into the wasm, and builds `serde_json::Value`s (see `core::jv` for why the SDK has
+//! its own value type). The SDK parses only two kinds of JSON text: what the host's
+//! `JSON.stringify` produced (inputs at the wasm boundary) and what the SDK itself persisted
+//! (its state). Both are plain, valid JSON, so a small strict recursive-descent parser is all
+//! that is needed (docs/SDK.md has the sizes).
 //!
 //! It accepts exactly RFC 8259 JSON (what `serde_json` accepts): surrounding whitespace, no
 //! trailing commas, no comments, `\u` escapes with surrogate pairs (a lone surrogate escape is
-//! an error, as in `serde_json`), nesting at most [`MAX_DEPTH`] deep (`serde_json`'s recursion limit).
-//! Objects keep the last value of a repeated key (as `serde_json` does).
+//! an error, as in `serde_json`), nesting at most [`MAX_DEPTH`] deep (`serde_json`'s recursion
+//! limit), no number too large for an `f64` (`serde_json` rejects `1e309`). Objects keep the
+//! last value of a repeated key, at the key's first position ([`Obj::insert`] semantics).
 //!
-//! Numbers map to `serde_json::Number` as `serde_json` maps them: an integer literal is a `u64`
-//! (non-negative) or `i64` (negative) when it fits, anything else the nearest `f64` (correctly
-//! rounded, as `serde_json` with its `float_roundtrip` feature, which maidian-protocol enables;
-//! see [`super::dec2f64`]).
+//! Numbers are kept as their literal ([`Json::Num`]): validated here, never converted unless
+//! the core asks for a value ([`Json::as_f64`] and friends).
 
-use serde_json::{Map, Number, Value};
+use super::jv::{Json, Obj};
 
 /// Deepest nesting of arrays/objects accepted (the top-level value is depth 1).
 pub const MAX_DEPTH: usize = 127;
 
 /// The value of `text`, or `None` if it is not exactly one JSON value.
-pub fn parse(text: &str) -> Option<Value> {
+pub fn parse(text: &str) -> Option<Json> {
     let mut p = Parser {
         s: text.as_bytes(),
         i: 0,
@@ -54,30 +53,30 @@ impl Parser<'_> {
         (self.s.get(self.i..end)? == lit).then(|| self.i = end)
     }
 
-    fn value(&mut self, depth: usize) -> Option<Value> {
+    fn value(&mut self, depth: usize) -> Option<Json> {
         self.ws();
         match self.peek()? {
             b'{' => self.object(depth + 1),
             b'[' => self.array(depth + 1),
-            b'"' => self.string().map(Value::String),
-            b't' => self.eat(b"true").map(|()| Value::Bool(true)),
-            b'f' => self.eat(b"false").map(|()| Value::Bool(false)),
-            b'n' => self.eat(b"null").map(|()| Value::Null),
-            b'-' | b'0'..=b'9' => self.number().map(Value::Number),
+            b'"' => self.string().map(Json::Str),
+            b't' => self.eat(b"true").map(|()| Json::Bool(true)),
+            b'f' => self.eat(b"false").map(|()| Json::Bool(false)),
+            b'n' => self.eat(b"null").map(|()| Json::Null),
+            b'-' | b'0'..=b'9' => self.number().map(Json::Num),
             _ => None,
         }
     }
 
-    fn object(&mut self, depth: usize) -> Option<Value> {
+    fn object(&mut self, depth: usize) -> Option<Json> {
         if depth > MAX_DEPTH {
             return None;
         }
         self.i += 1; // '{'
-        let mut m = Map::new();
+        let mut m = Obj::new();
         self.ws();
         if self.peek()? == b'}' {
             self.i += 1;
-            return Some(Value::Object(m));
+            return Some(Json::Obj(m));
         }
         loop {
             self.ws();
@@ -88,20 +87,21 @@ impl Parser<'_> {
             self.ws();
             self.eat(b":")?;
             let v = self.value(depth)?;
-            m.insert(k, v);
+            m.push_unchecked(k, v);
             self.ws();
             match self.peek()? {
                 b',' => self.i += 1,
                 b'}' => {
                     self.i += 1;
-                    return Some(Value::Object(m));
+                    m.dedup_keys();
+                    return Some(Json::Obj(m));
                 }
                 _ => return None,
             }
         }
     }
 
-    fn array(&mut self, depth: usize) -> Option<Value> {
+    fn array(&mut self, depth: usize) -> Option<Json> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -110,7 +110,7 @@ impl Parser<'_> {
         self.ws();
         if self.peek()? == b']' {
             self.i += 1;
-            return Some(Value::Array(a));
+            return Some(Json::Arr(a));
         }
         loop {
             a.push(self.value(depth)?);
@@ -119,7 +119,7 @@ impl Parser<'_> {
                 b',' => self.i += 1,
                 b']' => {
                     self.i += 1;
-                    return Some(Value::Array(a));
+                    return Some(Json::Arr(a));
                 }
                 _ => return None,
             }
@@ -209,9 +209,10 @@ impl Parser<'_> {
         self.i - start
     }
 
-    fn number(&mut self) -> Option<Number> {
-        let negative = self.peek()? == b'-';
-        if negative {
+    /// A number literal, validated (RFC 8259 syntax, finite as an `f64`) and kept as text.
+    fn number(&mut self) -> Option<Box<str>> {
+        let start = self.i;
+        if self.peek()? == b'-' {
             self.i += 1;
         }
         let int_start = self.i;
@@ -219,22 +220,16 @@ impl Parser<'_> {
         if int_len == 0 || (int_len > 1 && self.s[int_start] == b'0') {
             return None; // no digits, or a leading zero
         }
-        let int = &self.s[int_start..self.i];
-        let mut frac: &[u8] = &[];
         if self.peek() == Some(b'.') {
             self.i += 1;
-            let start = self.i;
             if self.digits() == 0 {
                 return None;
             }
-            frac = &self.s[start..self.i];
         }
         let mut exp: i64 = 0;
-        let mut has_exp = false;
         if let Some(b'e' | b'E') = self.peek() {
-            has_exp = true;
             self.i += 1;
-            let neg_exp = match self.peek()? {
+            let negative = match self.peek()? {
                 b'-' => {
                     self.i += 1;
                     true
@@ -245,54 +240,48 @@ impl Parser<'_> {
                 }
                 _ => false,
             };
-            let start = self.i;
+            let digits_start = self.i;
             if self.digits() == 0 {
                 return None;
             }
-            for &d in &self.s[start..self.i] {
-                // Saturate: anything beyond ±10^6 is 0 or infinite anyway.
+            for &d in &self.s[digits_start..self.i] {
                 exp = (exp * 10 + i64::from(d - b'0')).min(1_000_000);
             }
-            if neg_exp {
+            if negative {
                 exp = -exp;
             }
         }
-        if frac.is_empty() && !has_exp {
-            if let Some(n) = integer(int, negative) {
-                return Some(n);
-            }
+        // The input is a `&str` and the literal is ASCII.
+        let literal: Box<str> = std::str::from_utf8(&self.s[start..self.i]).ok()?.into();
+        // JSON has no infinities: like serde_json, refuse a literal that overflows an `f64`.
+        // Only one of 300 or more decimal digits before the point can; `as_f64` decides those
+        // (within its error bound of the f64 range's edge, 1.8e308).
+        let order = int_len as i64 + exp;
+        if order > 300 && !super::jv::literal_to_f64(literal.as_bytes()).is_finite() {
+            return None;
         }
-        // JSON has no infinities; serde_json rejects numbers that overflow f64.
-        let f = super::dec2f64::parse(int, frac, exp)?;
-        Number::from_f64(if negative { -f } else { f })
+        Some(literal)
     }
-}
-
-/// An integer literal as `u64` / `i64` when it fits (`serde_json`'s mapping).
-fn integer(digits: &[u8], negative: bool) -> Option<Number> {
-    let mut v: u64 = 0;
-    for &d in digits {
-        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-    }
-    if !negative {
-        return Some(Number::from(v));
-    }
-    if v == 0 {
-        // serde_json keeps `-0` as the float -0.0.
-        return None;
-    }
-    let n = 0i64.checked_sub_unsigned(v)?;
-    Some(Number::from(n))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use serde_json::Value;
+
+    /// Both parsers accept `text` or both refuse it, and when they accept it ours holds the
+    /// same value: written back out (numbers verbatim) it reads as `serde_json`'s.
     fn same(text: &str) {
         let ours = parse(text);
         let theirs: Option<Value> = serde_json::from_str(text).ok();
-        assert_eq!(ours, theirs, "{text:?}");
+        assert_eq!(ours.is_some(), theirs.is_some(), "{text:?}");
+        if let Some(v) = ours {
+            let mut out = String::new();
+            super::super::json_write::value(&mut out, &v);
+            let back: Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(Some(back), theirs, "{text:?}");
+        }
     }
 
     #[test]
@@ -389,24 +378,8 @@ mod tests {
         same(&deep);
     }
 
-    /// A float literal parses to exactly core's (correctly rounded) `f64::from_str` value.
-    fn exact(text: &str) {
-        let want: f64 = text.parse().unwrap();
-        let got = parse(text);
-        if want.is_infinite() {
-            assert_eq!(got, None, "{text}");
-        } else {
-            let got = got.and_then(|v| v.as_f64()).map(f64::to_bits);
-            assert_eq!(got, Some(want.to_bits()), "{text}");
-        }
-    }
-
     #[test]
-    fn numbers_agree_with_serde_json_and_floats_are_exact() {
-        // Random f64s printed the way JS and serde_json print them (shortest round trip), with
-        // random significands and exponents, and integers around the u64/i64 edges. Floats are
-        // checked against core's exact parser (serde_json's own float parsing depends on its
-        // `float_roundtrip` feature, which only the workspace's dev-dependencies enable).
+    fn numbers_are_kept_verbatim_and_agree_with_serde_json() {
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = || {
             x ^= x << 13;
@@ -416,26 +389,37 @@ mod tests {
         };
         for _ in 0..20_000 {
             let f = f64::from_bits(next());
+            let mut texts = vec![
+                (next() as i64).to_string(),
+                next().to_string(),
+                format!("{}e{}", next() % 1_000_000, (next() % 700) as i64 - 350),
+                format!("-{}.{:03}E+{}", next() % 1000, next() % 1000, next() % 400),
+            ];
             if f.is_finite() {
-                exact(&serde_json::to_string(&f).unwrap());
+                texts.push(serde_json::to_string(&f).unwrap());
             }
-            let digits = next() % 10u64.pow(1 + (next() % 19) as u32);
-            let e = (next() % 80) as i64 - 40;
-            exact(&format!("{digits}e{e}"));
-            exact(&format!("-{digits}.{:03}", next() % 1000));
-            same(&(next() as i64).to_string());
-            same(&next().to_string());
+            for text in texts {
+                same(&text);
+                if let Some(n) = parse(&text) {
+                    assert_eq!(n, Json::Num(text.as_str().into()));
+                }
+            }
         }
-        for text in [
-            "0.1",
-            "19.99",
-            "0.07",
-            "1.005",
-            "123456.789",
-            "-42.5",
-            "0.30000000000000004",
-        ] {
-            exact(text);
-        }
+    }
+
+    #[test]
+    fn repeated_keys_keep_the_last_value_at_the_first_position() {
+        let v = parse(r#"{"a":1,"b":2,"a":3}"#).unwrap();
+        let o = v.as_object().unwrap();
+        let entries: Vec<(&str, &Json)> = o.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        assert_eq!(entries, [("a", &Json::Num("3".into())), ("b", &Json::Num("2".into()))]);
+        // A large object with every key repeated stays linear-ish and correct.
+        let n = 5000;
+        let body: Vec<String> = (0..2 * n).map(|i| format!("\"k{}\":{i}", i % n)).collect();
+        let v = parse(&format!("{{{}}}", body.join(","))).unwrap();
+        let o = v.as_object().unwrap();
+        assert_eq!(o.len(), n);
+        assert_eq!(o.get("k7"), Some(&Json::Num((n + 7).to_string().into())));
+        assert_eq!(o.iter().next().map(|(k, _)| k.as_str()), Some("k0"));
     }
 }

@@ -1,80 +1,96 @@
-//! Writing an event's JSON text by hand instead of with `serde_json::to_string(&Message)`.
+//! Writing an event's JSON text by hand: the SDK's [`Event`] with its context, and [`Json`]
+//! values.
 //!
-//! Why: the derived `Serialize` impls of `Message`, `Context` and its eleven parts went through
-//! serde's generic `Serializer` (a `SerializeStruct` call, a key escape and a skip check per
-//! field) and were the largest single item of a native `track()` (23 % of its instructions,
-//! docs/SDK.md); they also cost wasm bytes. The text written here is byte-for-byte what
-//! `serde_json::to_string` writes for the same value — same field order, same omissions, same
-//! string escaping, same number formatting (`serde_json::Number`'s `Display`, i.e. itoa and
-//! zmij) — which the tests check against `serde_json` itself; the protocol crate's validator
-//! checks the result in `core::tests`.
+//! Why: the derived `Serialize` impls of the protocol's `Message`, `Context` and its eleven
+//! parts went through serde's generic `Serializer` (a `SerializeStruct` call, a key escape and a
+//! skip check per field) and were the largest single item of a native `track()` (23 % of its
+//! instructions, docs/SDK.md); they also cost wasm bytes. The text written here has the
+//! protocol's field names, order and omissions and `serde_json`'s string escaping (tested
+//! against `serde_json`); numbers are written as their literal ([`Json::Num`], see `core::jv`),
+//! so no float formatter is linked. Properties and traits keep their insertion order. The
+//! protocol crate's validator checks the events in `core::tests`.
 
+use maidian_protocol::MessageType;
 use maidian_protocol::message::{
-    App, Campaign, Context, Device, Library, Message, MiniProgram, Network, Os, Page, Screen, Share,
+    App, Campaign, Context, Device, Library, MiniProgram, Network, Os, Page, Screen, Share,
 };
-use serde_json::{Map, Number, Value};
 
-/// The JSON text of `m` (what `serde_json::to_string(m)` returns).
-pub fn message(m: &Message) -> String {
-    write_message(m, None)
+use super::jv::{Json, Obj};
+
+/// One event as the SDK builds it: the protocol's message fields the SDK sets. Its context is
+/// written from separately built text ([`context_text`]), cached between events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// UUID.
+    pub message_id: String,
+    /// `track`, `page`, `identify` or `alias`.
+    pub kind: MessageType,
+    /// The event name (`track`) or page name (`page`); written as `event` / `name`.
+    pub name: Option<String>,
+    /// The device-scoped id.
+    pub anonymous_id: Option<String>,
+    /// The app's user id.
+    pub user_id: Option<String>,
+    /// `alias`: the id merged into `user_id`.
+    pub previous_id: Option<String>,
+    /// RFC 3339 with milliseconds.
+    pub timestamp: String,
+    /// Event properties.
+    pub properties: Obj,
+    /// `identify` traits.
+    pub traits: Obj,
 }
 
-/// The JSON text of `m` with `context` (from [`context_text`]; empty: no context) in place of
-/// `m.context`.
-pub fn message_with_context(m: &Message, context: &str) -> String {
-    write_message(m, Some(context))
-}
-
-/// `c` as JSON text, or the empty string when `c` is empty (a message then has no `context`).
-pub fn context_text(c: &Context) -> String {
-    let mut out = String::new();
-    if !c.is_empty() {
-        context(&mut out, c);
-    }
-    out
-}
-
-fn write_message(m: &Message, context_json: Option<&str>) -> String {
+/// The JSON text of `e` with `context` (from [`context_text`]; empty: no context).
+pub fn event(e: &Event, context: &str) -> String {
     let mut out = String::with_capacity(1024);
-    let mut o = Obj::new(&mut out);
-    o.str("messageId", &m.message_id);
-    o.str("type", m.kind.as_str());
-    o.opt_str("event", m.event.as_deref());
-    o.opt_str("name", m.name.as_deref());
-    o.opt_str("anonymousId", m.anonymous_id.as_deref());
-    o.opt_str("userId", m.user_id.as_deref());
-    o.opt_str("previousId", m.previous_id.as_deref());
-    o.opt_str("groupId", m.group_id.as_deref());
-    o.str("timestamp", &m.timestamp);
-    match context_json {
-        Some("") => {}
-        Some(text) => o.key("context").push_str(text),
-        None => {
-            if !m.context.is_empty() {
-                context(o.key("context"), &m.context);
-            }
-        }
+    let mut o = ObjWriter::new(&mut out);
+    o.str("messageId", &e.message_id);
+    o.str("type", e.kind.as_str());
+    let name = e.name.as_deref();
+    match e.kind {
+        MessageType::Track => o.opt_str("event", name),
+        MessageType::Page => o.opt_str("name", name),
+        _ => {}
     }
-    if !m.properties.is_empty() {
-        object(o.key("properties"), &m.properties);
+    o.opt_str("anonymousId", e.anonymous_id.as_deref());
+    o.opt_str("userId", e.user_id.as_deref());
+    o.opt_str("previousId", e.previous_id.as_deref());
+    o.str("timestamp", &e.timestamp);
+    if !context.is_empty() {
+        o.key("context").push_str(context);
     }
-    if !m.traits.is_empty() {
-        object(o.key("traits"), &m.traits);
+    if !e.properties.is_empty() {
+        object(o.key("properties"), &e.properties);
+    }
+    if !e.traits.is_empty() {
+        object(o.key("traits"), &e.traits);
     }
     o.end();
     out
 }
 
-fn context(out: &mut String, c: &Context) {
-    let mut o = Obj::new(out);
+/// `c` as JSON text, with `density` (a JSON number literal, `core::json::density`) as
+/// `screen.density` when `c` has a screen; the empty string when `c` is empty (an event then
+/// has no `context`).
+pub fn context_text(c: &Context, density: Option<&str>) -> String {
+    let mut out = String::new();
+    if !c.is_empty() {
+        context(&mut out, c, density);
+    }
+    out
+}
+
+fn context(out: &mut String, c: &Context, density_literal: Option<&str>) {
+    let mut o = ObjWriter::new(out);
     if let Some(Library { name, version }) = &c.library {
-        let mut l = Obj::new(o.key("library"));
+        let mut l = ObjWriter::new(o.key("library"));
         l.str("name", name);
         l.str("version", version);
         l.end();
     }
     if let Some(App { id, version, env }) = &c.app {
-        let mut a = Obj::new(o.key("app"));
+        let mut a = ObjWriter::new(o.key("app"));
         a.opt_str("id", id.as_deref());
         a.opt_str("version", version.as_deref());
         a.opt_str("env", env.as_deref());
@@ -88,7 +104,7 @@ fn context(out: &mut String, c: &Context) {
             host_version,
             launch_path,
         } = mp;
-        let mut p = Obj::new(o.key("miniProgram"));
+        let mut p = ObjWriter::new(o.key("miniProgram"));
         p.str("platform", platform);
         if let Some(s) = scene {
             p.uint("scene", *s);
@@ -106,7 +122,7 @@ fn context(out: &mut String, c: &Context) {
         url,
     }) = &c.page
     {
-        let mut p = Obj::new(o.key("page"));
+        let mut p = ObjWriter::new(o.key("page"));
         p.opt_str("path", path.as_deref());
         p.opt_str("query", query.as_deref());
         p.opt_str("referrer", referrer.as_deref());
@@ -122,7 +138,7 @@ fn context(out: &mut String, c: &Context) {
         content,
     }) = &c.campaign
     {
-        let mut p = Obj::new(o.key("campaign"));
+        let mut p = ObjWriter::new(o.key("campaign"));
         p.opt_str("source", source.as_deref());
         p.opt_str("medium", medium.as_deref());
         p.opt_str("name", name.as_deref());
@@ -136,7 +152,7 @@ fn context(out: &mut String, c: &Context) {
         method,
     }) = &c.share
     {
-        let mut p = Obj::new(o.key("share"));
+        let mut p = ObjWriter::new(o.key("share"));
         p.opt_str("sharerId", sharer_id.as_deref());
         if let Some(d) = depth {
             p.uint("depth", *d);
@@ -145,18 +161,18 @@ fn context(out: &mut String, c: &Context) {
         p.end();
     }
     if let Some(Network { kind }) = &c.network {
-        let mut p = Obj::new(o.key("network"));
+        let mut p = ObjWriter::new(o.key("network"));
         p.str("type", kind);
         p.end();
     }
     if let Some(Device { brand, model }) = &c.device {
-        let mut p = Obj::new(o.key("device"));
+        let mut p = ObjWriter::new(o.key("device"));
         p.opt_str("brand", brand.as_deref());
         p.opt_str("model", model.as_deref());
         p.end();
     }
     if let Some(Os { name, version }) = &c.os {
-        let mut p = Obj::new(o.key("os"));
+        let mut p = ObjWriter::new(o.key("os"));
         p.str("name", name);
         p.opt_str("version", version.as_deref());
         p.end();
@@ -164,14 +180,14 @@ fn context(out: &mut String, c: &Context) {
     if let Some(Screen {
         width,
         height,
-        density,
+        density: _,
     }) = &c.screen
     {
-        let mut p = Obj::new(o.key("screen"));
+        let mut p = ObjWriter::new(o.key("screen"));
         p.uint("width", *width);
         p.uint("height", *height);
-        if let Some(d) = density {
-            f64_value(p.key("density"), *d);
+        if let Some(d) = density_literal {
+            p.key("density").push_str(d);
         }
         p.end();
     }
@@ -186,12 +202,12 @@ fn context(out: &mut String, c: &Context) {
 }
 
 /// An object being written: `{`, then `"key":value` pairs separated by commas, then `}`.
-struct Obj<'a> {
+struct ObjWriter<'a> {
     out: &'a mut String,
     first: bool,
 }
 
-impl<'a> Obj<'a> {
+impl<'a> ObjWriter<'a> {
     fn new(out: &'a mut String) -> Self {
         out.push('{');
         Self { out, first: true }
@@ -230,14 +246,14 @@ impl<'a> Obj<'a> {
     }
 }
 
-/// `v` as JSON (what `serde_json::to_string(v)` writes).
-pub fn value(out: &mut String, v: &Value) {
+/// `v` as JSON text: numbers as their literal, object entries in order.
+pub fn value(out: &mut String, v: &Json) {
     match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => number(out, n),
-        Value::String(s) => string(out, s),
-        Value::Array(a) => {
+        Json::Null => out.push_str("null"),
+        Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Json::Num(n) => out.push_str(n),
+        Json::Str(s) => string(out, s),
+        Json::Arr(a) => {
             out.push('[');
             for (i, x) in a.iter().enumerate() {
                 if i > 0 {
@@ -247,12 +263,12 @@ pub fn value(out: &mut String, v: &Value) {
             }
             out.push(']');
         }
-        Value::Object(m) => object(out, m),
+        Json::Obj(m) => object(out, m),
     }
 }
 
-/// `m` as a JSON object (what `serde_json::to_string(m)` writes).
-pub fn object(out: &mut String, m: &Map<String, Value>) {
+/// `m` as a JSON object, entries in order.
+pub fn object(out: &mut String, m: &Obj) {
     out.push('{');
     for (i, (k, v)) in m.iter().enumerate() {
         if i > 0 {
@@ -263,26 +279,6 @@ pub fn object(out: &mut String, m: &Map<String, Value>) {
         value(out, v);
     }
     out.push('}');
-}
-
-/// `n` as serde_json writes it (its `Display`: itoa for integers, zmij's shortest round trip
-/// for floats, which are always finite in a `Number`), without going through `core::fmt`.
-pub fn number(out: &mut String, n: &Number) {
-    if let Some(u) = n.as_u64() {
-        super::text::push_u64(out, u);
-    } else if let Some(i) = n.as_i64() {
-        super::text::push_i64(out, i);
-    } else if let Some(f) = n.as_f64() {
-        out.push_str(zmij::Buffer::new().format_finite(f));
-    }
-}
-
-/// An f64 field the way serde_json writes one: shortest round-trip text, `null` if not finite.
-fn f64_value(out: &mut String, f: f64) {
-    match Number::from_f64(f) {
-        Some(n) => number(out, &n),
-        None => out.push_str("null"),
-    }
 }
 
 /// What a byte becomes in a JSON string: 0 verbatim, `u` as `\u00XX`, else `\` + that byte.
@@ -359,7 +355,7 @@ fn needs_escape(x: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use maidian_protocol::message::MessageType;
+    use maidian_protocol::Message;
     use serde_json::json;
 
     fn strings() -> Vec<String> {
@@ -433,39 +429,22 @@ mod tests {
         ];
         for v in values {
             let mut out = String::new();
-            value(&mut out, &v);
+            value(&mut out, &Json::from(v.clone()));
             assert_eq!(out, serde_json::to_string(&v).unwrap());
         }
+        // Numbers are written as their literal; objects in insertion order.
+        let o: Obj = [
+            ("z".to_owned(), Json::Num("1e+21".into())),
+            ("a".to_owned(), Json::Num("-0.10".into())),
+        ]
+        .into_iter()
+        .collect();
+        let mut out = String::new();
+        value(&mut out, &Json::Obj(o));
+        assert_eq!(out, r#"{"z":1e+21,"a":-0.10}"#);
     }
 
-    #[test]
-    fn numbers_are_serde_json_display() {
-        let mut x = 0x2545_F491_4F6C_DD1D_u64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        for _ in 0..20_000 {
-            let r = next();
-            let f = f64::from_bits(r);
-            let numbers = [
-                Number::from(r),
-                Number::from(r as i64),
-                Number::from(r >> 40),
-                Number::from_f64(f).unwrap_or_else(|| Number::from(0)),
-                Number::from_f64((r >> 11) as f64 / 1e6).unwrap_or_else(|| Number::from(1)),
-            ];
-            for n in numbers {
-                let mut out = String::new();
-                number(&mut out, &n);
-                assert_eq!(out, n.to_string());
-            }
-        }
-    }
-
-    fn full_message() -> Message {
+    fn full_context() -> (Context, &'static str) {
         let ctx: Context = serde_json::from_value(json!({
             "library": {"name": "maidian-miniprogram", "version": "0.1.0"},
             "app": {"id": "wx1", "version": "1.0", "env": "release"},
@@ -478,7 +457,7 @@ mod tests {
             "network": {"type": "wifi"},
             "device": {"brand": "iPhone", "model": "iPhone 15<iPhone16,1>"},
             "os": {"name": "iOS", "version": "17.5"},
-            "screen": {"width": 393, "height": 852, "density": 3.0},
+            "screen": {"width": 393, "height": 852},
             "locale": "zh_CN",
             "timezone": "Asia/Shanghai",
             "sessionId": "sess",
@@ -486,62 +465,101 @@ mod tests {
             "userAgent": "UA\t1"
         }))
         .unwrap();
-        Message {
+        (ctx, "2.75")
+    }
+
+    fn full_event() -> Event {
+        Event {
             message_id: "0b6f7b7e-2f4c-4d6e-9f60-0c1b2a3d4e5f".into(),
-            kind: MessageType::Alias,
-            event: Some("e\u{1}".into()),
-            name: Some("n".into()),
+            kind: MessageType::Track,
+            name: Some("e\u{1}".into()),
             anonymous_id: Some("a".into()),
             user_id: Some("u".into()),
             previous_id: Some("p".into()),
-            group_id: Some("g".into()),
             timestamp: "2026-11-24T17:10:46.123Z".into(),
-            context: ctx,
-            properties: json!({"price": 19.9, "tags": ["a"], "n": null})
-                .as_object()
-                .cloned()
-                .unwrap(),
-            traits: json!({"plan": "pro"}).as_object().cloned().unwrap(),
+            properties: [
+                ("price".to_owned(), Json::Num("19.90".into())),
+                ("tags".to_owned(), Json::Arr(vec!["a".into()])),
+                ("n".to_owned(), Json::Null),
+            ]
+            .into_iter()
+            .collect(),
+            traits: [("plan".to_owned(), Json::from("pro"))].into_iter().collect(),
+        }
+    }
+
+    /// The protocol message `e` with context `c` and `density` stands for.
+    fn as_message(e: &Event, c: &Context, density: Option<f64>) -> Message {
+        let mut context = c.clone();
+        if let Some(s) = &mut context.screen {
+            s.density = density;
+        }
+        let map = |o: &Obj| -> serde_json::Map<String, serde_json::Value> {
+            serde_json::from_str(&{
+                let mut t = String::new();
+                object(&mut t, o);
+                t
+            })
+            .unwrap()
+        };
+        Message {
+            message_id: e.message_id.clone(),
+            kind: e.kind,
+            event: e.name.clone().filter(|_| e.kind == MessageType::Track),
+            name: e.name.clone().filter(|_| e.kind == MessageType::Page),
+            anonymous_id: e.anonymous_id.clone(),
+            user_id: e.user_id.clone(),
+            previous_id: e.previous_id.clone(),
+            group_id: None,
+            timestamp: e.timestamp.clone(),
+            context,
+            properties: map(&e.properties),
+            traits: map(&e.traits),
         }
     }
 
     #[test]
-    fn messages_match_serde_json() {
-        let full = full_message();
-        assert_eq!(message(&full), serde_json::to_string(&full).unwrap());
+    fn events_read_back_as_the_protocol_message() {
+        let (full, density) = full_context();
+        let e = full_event();
+        let text = event(&e, &context_text(&full, Some(density)));
+        // Field order: the protocol's; properties: insertion order, numbers verbatim.
+        assert!(text.starts_with(r#"{"messageId":"0b6f7b7e-2f4c-4d6e-9f60-0c1b2a3d4e5f","type":"track","event":"e\u0001","#));
+        assert!(text.contains(r#""screen":{"width":393,"height":852,"density":2.75},"#));
+        assert!(text.ends_with(r#""properties":{"price":19.90,"tags":["a"],"n":null},"traits":{"plan":"pro"}}"#));
+        let parsed: Message = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed, as_message(&e, &full, Some(2.75)));
 
-        // Every optional part left out on its own, and the empty message.
-        let mut variants = Vec::new();
-        let c = &full.context;
-        for i in 0..17 {
-            let mut m = full.clone();
-            let x = &mut m.context;
+        // Every optional part left out on its own, each kind, and the empty context.
+        for i in 0..20 {
+            let (mut c, mut d) = (full.clone(), Some(density));
+            let mut e = full_event();
             match i {
-                0 => x.library = None,
-                1 => x.app = None,
-                2 => x.mini_program = None,
-                3 => x.page = None,
-                4 => x.campaign = None,
-                5 => x.share = None,
-                6 => x.network = None,
-                7 => x.device = None,
-                8 => x.os = None,
-                9 => x.screen = None,
-                10 => x.locale = None,
-                11 => x.first_day = Some(false),
-                12 => x.session_id = None,
+                0 => c.library = None,
+                1 => c.app = None,
+                2 => c.mini_program = None,
+                3 => c.page = None,
+                4 => c.campaign = None,
+                5 => c.share = None,
+                6 => c.network = None,
+                7 => c.device = None,
+                8 => c.os = None,
+                9 => c.screen = None,
+                10 => c.locale = None,
+                11 => c.first_day = Some(false),
+                12 => c.session_id = None,
                 13 => {
-                    m.properties.clear();
-                    m.traits.clear();
-                    m.event = None;
+                    e.properties.clear();
+                    e.traits.clear();
+                    e.name = None;
                 }
                 14 => {
-                    x.screen.as_mut().unwrap().density = Some(f64::NAN);
-                    x.mini_program.as_mut().unwrap().scene = None;
-                    x.share.as_mut().unwrap().depth = None;
+                    d = None;
+                    c.mini_program.as_mut().unwrap().scene = None;
+                    c.share.as_mut().unwrap().depth = None;
                 }
                 15 => {
-                    *x = Context {
+                    c = Context {
                         app: Some(App::default()),
                         page: Some(Page::default()),
                         campaign: Some(Campaign::default()),
@@ -551,22 +569,20 @@ mod tests {
                         screen: Some(Screen::default()),
                         ..Context::default()
                     };
+                    d = None;
                 }
-                _ => *x = Context::default(),
+                16 => e.kind = MessageType::Page,
+                17 => e.kind = MessageType::Identify,
+                18 => e.kind = MessageType::Alias,
+                _ => c = Context::default(),
             }
-            variants.push(m);
-        }
-        assert!(c.library.is_some());
-        for m in variants {
-            let serde = serde_json::to_string(&m).unwrap();
-            assert_eq!(message(&m), serde);
-            // The same text from the context written separately (the core's cached path).
-            let ctx = context_text(&m.context);
-            let bare = Message {
-                context: Context::default(),
-                ..m.clone()
-            };
-            assert_eq!(message_with_context(&bare, &ctx), serde);
+            let text = event(&e, &context_text(&c, d));
+            let parsed: Message = serde_json::from_str(&text).unwrap();
+            let want = as_message(&e, &c, d.map(|d| d.parse().unwrap()));
+            assert_eq!(parsed, want, "{i}: {text}");
+            if c.is_empty() {
+                assert!(!text.contains("context"));
+            }
         }
     }
 }

@@ -23,13 +23,13 @@ pub mod autotrack;
 pub mod channel;
 pub mod config;
 pub mod consent;
-pub mod dec2f64;
 pub mod deflate;
 pub mod effects;
 pub mod gzip;
 pub mod ids;
 pub mod inputs;
 pub mod json;
+pub mod jv;
 pub mod json_text;
 pub mod json_write;
 pub mod queue;
@@ -46,8 +46,9 @@ mod tests;
 use maidian_protocol::message::{Library, MiniProgram, Network, Page, reserved};
 use maidian_protocol::time::format_rfc3339_millis;
 use maidian_protocol::validate::{check_event_name, is_valid_identity};
-use maidian_protocol::{Context, Limits, Message, MessageType};
-use serde_json::{Map, Value};
+use maidian_protocol::{Context, Limits, MessageType};
+
+use jv::{Json, Obj};
 
 pub use config::{Config, ConfigError};
 pub use consent::Consent;
@@ -127,9 +128,11 @@ pub struct Core {
     pending: PendingBuffer,
     state: State,
     first_visit: bool,
-    run_props: Map<String, Value>,
+    run_props: Obj,
 
     static_ctx: Context,
+    /// `context.screen.density` as the host's number literal (`json::density`).
+    density: Option<Box<str>>,
     scene: Option<u32>,
     launch_path: Option<String>,
     campaign: Option<maidian_protocol::message::Campaign>,
@@ -153,7 +156,7 @@ pub struct Core {
     wake: Option<i64>,
     other_keys: Vec<String>,
     url: String,
-    headers: Map<String, Value>,
+    headers: Obj,
     stats: Stats,
 }
 
@@ -214,7 +217,7 @@ impl Core {
             frequency: config.exposure_frequency,
             max_keys: config.max_exposure_keys as usize,
         };
-        let mut headers = Map::new();
+        let mut headers = Obj::new();
         headers.insert("Content-Type".into(), "application/json".into());
         if config.gzip {
             headers.insert("Content-Encoding".into(), "gzip".into());
@@ -236,8 +239,9 @@ impl Core {
             pending: PendingBuffer::default(),
             state: State::default(),
             first_visit: false,
-            run_props: Map::new(),
+            run_props: Obj::new(),
             static_ctx,
+            density: config.screen_density.take(),
             scene: None,
             launch_path: None,
             campaign: None,
@@ -403,13 +407,15 @@ impl Core {
                 session_id: self.state.session.id.clone(),
                 first_day,
             };
-            let text = json_write::context_text(self.context(ts));
+            let density = self.density.clone();
+            let text = json_write::context_text(self.context(ts), density.as_deref());
             self.context_cache = Some((key, text));
         }
         // Every test checks the cache against a fresh build on every event.
         #[cfg(test)]
         {
-            let rebuilt = json_write::context_text(self.context(ts));
+            let density = self.density.clone();
+            let rebuilt = json_write::context_text(self.context(ts), density.as_deref());
             let cached = self.context_cache.as_ref().map_or("", |(_, t)| t.as_str());
             assert_eq!(cached, rebuilt);
         }
@@ -417,8 +423,8 @@ impl Core {
     }
 
     /// Builds one message and routes it: pending buffer, or the current chunk group.
-    fn record(&mut self, ts: i64, kind: MessageType, name: &str, props: Map<String, Value>) {
-        self.record_full(ts, kind, name, props, Map::new(), None);
+    fn record(&mut self, ts: i64, kind: MessageType, name: &str, props: Obj) {
+        self.record_full(ts, kind, name, props, Obj::new(), None);
     }
 
     fn record_full(
@@ -426,8 +432,8 @@ impl Core {
         ts: i64,
         kind: MessageType,
         name: &str,
-        props: Map<String, Value>,
-        traits: Map<String, Value>,
+        props: Obj,
+        traits: Obj,
         previous_id: Option<String>,
     ) {
         if self.consent == Consent::Denied {
@@ -452,7 +458,7 @@ impl Core {
         // super or run properties the call's map is used as it is (rebuilding it cost ≈ 2k
         // instructions per event).
         let mut properties = if !is_event {
-            Map::new()
+            Obj::new()
         } else if self.state.super_props.is_empty() && self.run_props.is_empty() {
             props
         } else {
@@ -464,19 +470,16 @@ impl Core {
         let mut traits = traits;
         redact::apply(&self.cfg.redact, &self.cfg.hash_salt, &mut properties);
         redact::apply(&self.cfg.redact, &self.cfg.hash_salt, &mut traits);
-        let msg = Message {
+        let msg = json_write::Event {
             message_id: self.ids.uuid(),
             kind,
-            event: (kind == MessageType::Track).then(|| name.to_owned()),
-            name: (kind == MessageType::Page).then(|| name.to_owned()),
+            name: matches!(kind, MessageType::Track | MessageType::Page).then(|| name.to_owned()),
             anonymous_id: self.state.anonymous_id.clone(),
             user_id: self.state.user_id.clone(),
             previous_id,
-            group_id: None,
             timestamp: format_rfc3339_millis(ts),
-            // The context is written from its cached text, here and (kept with the message)
-            // at grant for pending events.
-            context: Context::default(),
+            // The context is written from its cached text, here and (kept with the event) at
+            // grant for pending events.
             properties,
             traits,
         };
@@ -490,7 +493,7 @@ impl Core {
             self.state.dropped.pending_overflow += self.pending.push(event, max);
             return;
         }
-        let json = json_write::message_with_context(&msg, self.cached_context(ts));
+        let json = json_write::event(&msg, self.cached_context(ts));
         self.enqueue_json(json);
     }
 
@@ -579,9 +582,7 @@ impl Core {
         };
         if wake != self.wake {
             // `at: None` cancels the pending wake-up (nothing is due), so a Node host can exit.
-            self.effects.push(Effect::WakeAt {
-                at: wake.map(|w| w as f64),
-            });
+            self.effects.push(Effect::WakeAt { at: wake });
         }
         self.wake = wake;
     }
@@ -745,7 +746,7 @@ impl Core {
     }
 
     /// A code-tracked event. `$`-prefixed names are reserved for the SDK and refused.
-    pub fn track(&mut self, now: f64, name: &str, props: Map<String, Value>) {
+    pub fn track(&mut self, now: f64, name: &str, props: Obj) {
         self.clock(now);
         let bad = if name.starts_with('$') {
             Some("names starting with `$` are reserved")
@@ -767,7 +768,7 @@ impl Core {
     }
 
     /// A code-tracked page view (the automatic one comes from [`Core::page_show`]).
-    pub fn page(&mut self, now: f64, name: &str, props: Map<String, Value>) {
+    pub fn page(&mut self, now: f64, name: &str, props: Obj) {
         self.clock(now);
         if name.is_empty() || name.len() > self.limits.max_event_name_bytes {
             self.state.dropped.invalid += 1;
@@ -779,7 +780,7 @@ impl Core {
     }
 
     /// Sets the user id (when given) and sends an `identify` with `traits`.
-    pub fn identify(&mut self, now: f64, user_id: Option<&str>, traits: Map<String, Value>) {
+    pub fn identify(&mut self, now: f64, user_id: Option<&str>, traits: Obj) {
         self.clock(now);
         if let Some(uid) = user_id {
             if !is_valid_identity(uid, self.limits.max_identity_bytes) {
@@ -790,7 +791,7 @@ impl Core {
             self.state.user_id = Some(uid.to_owned());
             self.save_state();
         }
-        self.record_full(self.ts, MessageType::Identify, "", Map::new(), traits, None);
+        self.record_full(self.ts, MessageType::Identify, "", Obj::new(), traits, None);
         self.finish();
     }
 
@@ -811,8 +812,8 @@ impl Core {
                 self.ts,
                 MessageType::Alias,
                 "",
-                Map::new(),
-                Map::new(),
+                Obj::new(),
+                Obj::new(),
                 Some(previous),
             );
         }
@@ -835,7 +836,7 @@ impl Core {
     }
 
     /// Persisted super properties, added to every event (event properties win).
-    pub fn register(&mut self, props: Map<String, Value>) {
+    pub fn register(&mut self, props: Obj) {
         let mut props = props;
         redact::apply(&self.cfg.redact, &self.cfg.hash_salt, &mut props);
         self.state.super_props.extend(props);
@@ -845,14 +846,14 @@ impl Core {
 
     /// Removes a persisted super property.
     pub fn unregister(&mut self, key: &str) {
-        if json::remove_key(&mut self.state.super_props, key).is_some() {
+        if self.state.super_props.remove(key).is_some() {
             self.save_state();
         }
         self.finish();
     }
 
     /// Super properties for this run only (not persisted).
-    pub fn register_run(&mut self, props: Map<String, Value>) {
+    pub fn register_run(&mut self, props: Obj) {
         let mut props = props;
         redact::apply(&self.cfg.redact, &self.cfg.hash_salt, &mut props);
         self.run_props.extend(props);
@@ -878,7 +879,7 @@ impl Core {
             if m.anonymous_id.is_none() {
                 m.anonymous_id.clone_from(&anon);
             }
-            self.enqueue_json(json_write::message_with_context(&m, &context));
+            self.enqueue_json(json_write::event(&m, &context));
         }
         self.finish();
     }
@@ -944,7 +945,7 @@ impl Core {
         self.context_changed();
         self.apply_launch_options(opts);
         if self.cfg.autotrack.app_launch {
-            let mut props = Map::new();
+            let mut props = Obj::new();
             if self.first_visit {
                 props.insert("first_visit".into(), true.into());
             }
@@ -960,7 +961,7 @@ impl Core {
         self.apply_launch_options(opts);
         self.foreground_since = Some(self.mono);
         if self.cfg.autotrack.app_show {
-            self.record(self.ts, MessageType::Track, reserved::APP_SHOW, Map::new());
+            self.record(self.ts, MessageType::Track, reserved::APP_SHOW, Obj::new());
         }
         self.finish();
     }
@@ -979,7 +980,7 @@ impl Core {
         self.clock(now);
         self.fire_exposures_on_hide();
         if self.cfg.autotrack.app_hide {
-            let mut props = Map::new();
+            let mut props = Obj::new();
             if let Some(since) = self.foreground_since {
                 props.insert("duration_ms".into(), (self.mono - since).into());
             }
@@ -1009,7 +1010,7 @@ impl Core {
             shown_at: self.mono,
         });
         if self.cfg.autotrack.page_view && !view.path.is_empty() {
-            self.record(self.ts, MessageType::Page, &view.path, Map::new());
+            self.record(self.ts, MessageType::Page, &view.path, Obj::new());
         }
         self.finish();
     }
@@ -1035,7 +1036,7 @@ impl Core {
         self.fire_exposures_on_hide();
         let Some(p) = self.page.clone() else { return };
         if self.cfg.autotrack.page_leave {
-            let mut props = Map::new();
+            let mut props = Obj::new();
             props.insert("duration_ms".into(), (self.mono - p.shown_at).into());
             self.record(self.ts, MessageType::Track, reserved::PAGE_LEAVE, props);
         }
@@ -1048,7 +1049,7 @@ impl Core {
     pub fn tap(&mut self, now: f64, tap: &Tap) {
         self.clock(now);
         if self.cfg.autotrack.click {
-            let mut props = Map::new();
+            let mut props = Obj::new();
             props.insert(
                 "element_type".into(),
                 tap.kind.clone().unwrap_or_else(|| "tap".into()).into(),
@@ -1077,7 +1078,7 @@ impl Core {
             let page = self.page.as_ref().map(|p| p.path.clone());
             let mut fired = Vec::new();
             for e in entries {
-                let mut ds = Map::new();
+                let mut ds = Obj::new();
                 filter_dataset(
                     &e.dataset,
                     &self.cfg.dataset_allow,
@@ -1108,12 +1109,14 @@ impl Core {
 
     fn record_exposures(&mut self, fired: Vec<autotrack::Fired>) {
         for f in fired {
-            let mut props = Map::new();
+            let mut props = Obj::new();
             props.insert("element_key".into(), f.key.into());
-            props.insert("ratio".into(), ((f.ratio * 100.0).round() / 100.0).into());
+            // Rounded to hundredths and written as such (no float formatter in the wasm).
+            let hundredths = (f.ratio * 100.0).round() as i64;
+            props.insert("ratio".into(), Json::hundredths(hundredths));
             props.insert("dwell_ms".into(), f.dwell_ms.into());
             for (k, v) in f.dataset {
-                props.entry(k).or_insert(v);
+                props.insert_if_absent(k, v);
             }
             // The event happened when the element became visible.
             let ts = self.ts - (self.mono - f.visible_since);
@@ -1125,7 +1128,7 @@ impl Core {
     pub fn share(&mut self, now: f64, input: &ShareInput) {
         self.clock(now);
         if self.cfg.autotrack.share {
-            let mut props = Map::new();
+            let mut props = Obj::new();
             if let Some(m) = &input.method {
                 props.insert("method".into(), m.clone().into());
             }

@@ -5,20 +5,53 @@
 //! of `salt ‖ value-as-text` (so a phone number can still be joined on without being stored),
 //! `drop` removes the key, `mask` keeps only the last four characters.
 
-use serde_json::{Map, Value};
+use super::jv::{Json, Obj};
 
 use super::config::{RedactAction, RedactRule};
 use super::sha256::{hex, sha256};
 
-/// The text a value is hashed or masked as: strings as is, anything else as its JSON text.
-fn text(v: &Value) -> String {
+/// The text a value is hashed or masked as: strings as is, anything else as its JSON text,
+/// with object keys sorted at every depth — the text earlier versions hashed (they held objects
+/// sorted), so a hashed object value still joins across versions.
+fn text(v: &Json) -> String {
     match v {
-        Value::String(s) => s.clone(),
+        Json::Str(s) => s.clone(),
         other => {
             let mut out = String::new();
-            super::json_write::value(&mut out, other);
+            sorted(&mut out, other);
             out
         }
+    }
+}
+
+/// `v` as JSON text with every object's keys in sorted order.
+fn sorted(out: &mut String, v: &Json) {
+    match v {
+        Json::Obj(o) => {
+            let mut entries: Vec<(&String, &Json)> = o.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                super::json_write::string(out, k);
+                out.push(':');
+                sorted(out, v);
+            }
+            out.push('}');
+        }
+        Json::Arr(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                sorted(out, x);
+            }
+            out.push(']');
+        }
+        scalar => super::json_write::value(out, scalar),
     }
 }
 
@@ -36,7 +69,7 @@ fn mask(s: &str) -> String {
 }
 
 /// Applies `rules` to `map` in place, recursively.
-pub fn apply(rules: &[RedactRule], salt: &str, map: &mut Map<String, Value>) {
+pub fn apply(rules: &[RedactRule], salt: &str, map: &mut Obj) {
     if rules.is_empty() {
         return;
     }
@@ -44,15 +77,15 @@ pub fn apply(rules: &[RedactRule], salt: &str, map: &mut Map<String, Value>) {
         if let Some(v) = map.get(&rule.key) {
             match rule.action {
                 RedactAction::Drop => {
-                    super::json::remove_key(map, &rule.key);
+                    map.remove(&rule.key);
                 }
                 RedactAction::Hash if !v.is_null() => {
                     let h = hash_value(salt, &text(v));
-                    map.insert(rule.key.clone(), Value::String(h));
+                    map.insert(rule.key.clone(), Json::Str(h));
                 }
                 RedactAction::Mask if !v.is_null() => {
                     let m = mask(&text(v));
-                    map.insert(rule.key.clone(), Value::String(m));
+                    map.insert(rule.key.clone(), Json::Str(m));
                 }
                 _ => {}
             }
@@ -63,10 +96,10 @@ pub fn apply(rules: &[RedactRule], salt: &str, map: &mut Map<String, Value>) {
     }
 }
 
-fn apply_value(rules: &[RedactRule], salt: &str, v: &mut Value) {
+fn apply_value(rules: &[RedactRule], salt: &str, v: &mut Json) {
     match v {
-        Value::Object(m) => apply(rules, salt, m),
-        Value::Array(a) => a.iter_mut().for_each(|x| apply_value(rules, salt, x)),
+        Json::Obj(m) => apply(rules, salt, m),
+        Json::Arr(a) => a.iter_mut().for_each(|x| apply_value(rules, salt, x)),
         _ => {}
     }
 }
@@ -95,24 +128,24 @@ mod tests {
 
     #[test]
     fn hashes_drops_masks_at_any_depth() {
-        let mut m = json!({
+        let mut m = Json::from(json!({
             "phone": "13800138000",
             "password": "x",
             "card": "6222020200001234",
             "order": {"phone": 13800138000u64, "items": [{"password": 1, "sku": "a"}]},
             "keep": "yes"
-        });
-        let Value::Object(map) = &mut m else { panic!() };
+        }));
+        let Json::Obj(map) = &mut m else { panic!() };
         apply(&rules(), "", map);
         let h = hash_value("", "13800138000");
         assert_eq!(
             m,
-            json!({
+            Json::from(json!({
                 "phone": h,
                 "card": "************1234",
                 "order": {"phone": h, "items": [{"sku": "a"}]},
                 "keep": "yes"
-            })
+            }))
         );
         assert_eq!(
             hash_value("", "abc"),
@@ -120,5 +153,25 @@ mod tests {
         );
         assert_ne!(hash_value("salt", "abc"), hash_value("", "abc"));
         assert_eq!(mask("123"), "123");
+    }
+
+    #[test]
+    fn an_object_value_hashes_as_its_sorted_text() {
+        // What earlier versions hashed: serde_json's text of a sorted map.
+        let v = json!({"b": [1, {"d": true, "c": null}], "a": "x"});
+        let legacy = serde_json::to_string(&v).unwrap();
+        let insertion: Obj = [
+            ("b".to_owned(), Json::from(json!([1, {"d": true, "c": null}]))),
+            ("a".to_owned(), Json::from("x")),
+        ]
+        .into_iter()
+        .collect();
+        let mut m: Obj = [("o".to_owned(), Json::Obj(insertion))].into_iter().collect();
+        let rules = vec![RedactRule {
+            key: "o".into(),
+            action: RedactAction::Hash,
+        }];
+        apply(&rules, "s", &mut m);
+        assert_eq!(m.get("o"), Some(&Json::Str(hash_value("s", &legacy))));
     }
 }

@@ -6,7 +6,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use super::jv::{Json, Obj};
 
 use super::{Config, Core, Effect, Init, LaunchOptions, Level, PageView};
 
@@ -35,7 +37,7 @@ pub struct Request {
     /// The URL posted to.
     pub url: String,
     /// The request headers.
-    pub headers: Map<String, Value>,
+    pub headers: Obj,
 }
 
 impl Request {
@@ -262,7 +264,7 @@ impl Sim {
                 self.requests.push(r.clone());
                 self.outbox.push_back(r);
             }
-            Effect::WakeAt { at } => self.wake = at,
+            Effect::WakeAt { at } => self.wake = at.map(|a| a as f64),
             Effect::Log { level, message } => self.logs.push((level, message)),
         }
     }
@@ -360,16 +362,16 @@ pub fn scripted_session(config: Config) -> Sim {
     sim
 }
 
-fn query(pairs: &[(&str, String)]) -> serde_json::Map<String, Value> {
+fn query(pairs: &[(&str, String)]) -> Obj {
     pairs
         .iter()
-        .map(|(k, v)| ((*k).to_owned(), Value::String(v.clone())))
+        .map(|(k, v)| ((*k).to_owned(), Json::Str(v.clone())))
         .collect()
 }
 
-fn props_of(item: &str) -> serde_json::Map<String, Value> {
-    let mut m = serde_json::Map::new();
+fn props_of(item: &str) -> Obj {
+    let mut m = Obj::new();
     m.insert("item_id".into(), item.into());
-    m.insert("price".into(), 19.9.into());
+    m.insert("price".into(), Json::Num("19.9".into()));
     m
 }

@@ -12,7 +12,7 @@
 //! - Drop counters not yet reported in a `$sdk_diagnostic` event.
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use super::jv::{Json, Obj};
 
 use super::ids::Ids;
 use super::json::{field, obj, object, string};
@@ -40,8 +40,8 @@ impl Counters {
         *self == Self::default()
     }
     /// The report's properties.
-    pub fn to_properties(&self) -> Map<String, Value> {
-        let mut m = Map::new();
+    pub fn to_properties(&self) -> Obj {
+        let mut m = Obj::new();
         for (k, v) in [
             ("queue_overflow", self.queue_overflow),
             ("pending_overflow", self.pending_overflow),
@@ -90,7 +90,7 @@ pub struct State {
     /// App-assigned user id.
     pub user_id: Option<String>,
     /// Persisted super properties.
-    pub super_props: Map<String, Value>,
+    pub super_props: Obj,
     /// First local day (days since the epoch in the host time zone).
     pub first_day: Option<i64>,
     /// The session.
@@ -99,7 +99,7 @@ pub struct State {
     pub dropped: Counters,
 }
 
-fn int(m: &Map<String, Value>, k: &str) -> Option<i64> {
+fn int(m: &Obj, k: &str) -> Option<i64> {
     field(m, k)?.as_i64()
 }
 
@@ -150,9 +150,9 @@ impl State {
     pub fn parse(text: &str) -> Option<Self> {
         let v = super::json_text::parse(text)?;
         let m = v.as_object()?;
-        let s = obj(field(m, "session").unwrap_or(&Value::Null));
-        let d = obj(field(m, "dropped").unwrap_or(&Value::Null));
-        let n = |k: &str| field(d, k).and_then(Value::as_u64).unwrap_or(0);
+        let s = obj(field(m, "session").unwrap_or(&Json::Null));
+        let d = obj(field(m, "dropped").unwrap_or(&Json::Null));
+        let n = |k: &str| field(d, k).and_then(Json::as_u64).unwrap_or(0);
         Some(Self {
             anonymous_id: string(m, "anonymousId"),
             user_id: string(m, "userId"),
@@ -208,7 +208,7 @@ mod tests {
             last: 42,
         };
         s.dropped.rejected = 3;
-        s.super_props.insert("k".into(), 1.into());
+        s.super_props.insert("k".into(), Json::uint(1));
         let json = serde_json::to_string(&s).unwrap();
         assert_eq!(s.to_json(), json);
         assert_eq!(State::parse(&json), Some(s));
@@ -219,6 +219,29 @@ mod tests {
         let fut = State::parse(r#"{"anonymousId":"b","newField":1}"#).unwrap();
         assert_eq!(fut.anonymous_id.as_deref(), Some("b"));
         assert!(Counters::default().is_zero());
+    }
+
+    #[test]
+    fn loads_a_state_persisted_by_the_previous_version() {
+        // Written by the serde_json-based version (sorted super properties, its number text).
+        let text = r#"{"anonymousId":"0b6f7b7e-2f4c-4d6e-9f60-0c1b2a3d4e5f","userId":"u1","superProps":{"big":1e21,"k":1,"neg":-0.5,"o":{"a":[true,null],"b":"x\u0001"},"price":19.9},"firstDay":20416,"session":{"id":"5d1c","last":1795540246123},"dropped":{"queue_overflow":0,"pending_overflow":2,"sampled_out":0,"invalid":0,"rejected":3,"persist_failed":1}}"#;
+        let s = State::parse(text).unwrap();
+        assert_eq!(
+            s.anonymous_id.as_deref(),
+            Some("0b6f7b7e-2f4c-4d6e-9f60-0c1b2a3d4e5f")
+        );
+        assert_eq!(s.user_id.as_deref(), Some("u1"));
+        assert_eq!(s.first_day, Some(20416));
+        assert_eq!(s.session.id.as_deref(), Some("5d1c"));
+        assert_eq!(s.session.last, 1_795_540_246_123);
+        assert_eq!(
+            (s.dropped.pending_overflow, s.dropped.rejected, s.dropped.persist_failed),
+            (2, 3, 1)
+        );
+        assert_eq!(s.super_props.get("price"), Some(&Json::Num("19.9".into())));
+        assert_eq!(s.super_props.len(), 5);
+        // Written back unchanged: numbers verbatim, entries in their (here sorted) order.
+        assert_eq!(s.to_json(), text);
     }
 
     #[test]

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
+
+use super::jv::{Json, Obj};
 
 use super::config::{Frequency, RedactAction, RedactRule};
 use super::sim::{Net, Sim, T0, scripted_session};
@@ -12,11 +14,8 @@ fn cfg() -> Config {
     Config::new("https://t.example.com", "wk")
 }
 
-fn props(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
+fn props(v: Value) -> Obj {
+    jv::obj_of(v)
 }
 
 fn launch(sim: &mut Sim) {
@@ -35,7 +34,7 @@ fn show(sim: &mut Sim, path: &str) {
 }
 
 fn track(sim: &mut Sim, name: &str) {
-    sim.call(|c, now| c.track(now, name, Map::new()));
+    sim.call(|c, now| c.track(now, name, Obj::new()));
 }
 
 fn all_sent_ids(sim: &Sim) -> Vec<String> {
@@ -398,7 +397,7 @@ fn pending_stores_and_sends_nothing_then_grant_replays_with_original_times() {
     track(&mut sim, "a");
     sim.advance(1_000.0);
     track(&mut sim, "b");
-    sim.call(|c, now| c.identify(now, Some("u1"), Map::new()));
+    sim.call(|c, now| c.identify(now, Some("u1"), Obj::new()));
     sim.advance(60_000.0);
     assert!(sim.storage.is_empty(), "{:?}", sim.storage);
     assert!(sim.requests.is_empty());
@@ -781,8 +780,8 @@ fn app_events_switch_individually() {
     assert!(sim.collector.named("$app_launch").is_empty());
     assert!(sim.collector.named("$app_hide").is_empty());
     assert_eq!(sim.collector.named("$app_show").len(), 1);
-    let c = Config::from_json(&json!({"endpoint": "https://e", "writeKey": "k",
-        "autotrack": {"app": false, "appShow": true}}))
+    let c = Config::from_json(&Json::from(json!({"endpoint": "https://e", "writeKey": "k",
+        "autotrack": {"app": false, "appShow": true}})))
     .unwrap();
     assert!(!c.autotrack.app_launch && c.autotrack.app_show && !c.autotrack.app_hide);
 }
@@ -935,6 +934,93 @@ fn every_built_event_passes_protocol_validation() {
             "{text}"
         );
     }
+}
+
+/// Every kind of event the core builds, as the exact text it stores: valid for the protocol
+/// crate's validator, readable as a `maidian_protocol::Message`, numbers as the host wrote them
+/// and properties in insertion order.
+#[test]
+fn stored_event_text_is_a_valid_protocol_message() {
+    let config = Config::from_json(&Json::from(json!({
+        "endpoint": "https://t", "writeKey": "k", "consentRequired": true,
+        "datasetAllow": ["sku"],
+        "context": {"app": {"id": "wx1"}, "screen": {"width": 390, "height": 844, "density": 2.75}}
+    })))
+    .unwrap();
+    let mut sim = Sim::new(config);
+    sim.net = Net::Manual;
+    launch(&mut sim);
+    show(&mut sim, "pages/a/a");
+    sim.call(|c, now| c.track(now, "before_consent", props(json!({"n": 1}))));
+    sim.call(|c, now| c.grant(now));
+    let raw = super::json_text::parse(r#"{"z":1.50,"a":[1e+21,-0.0],"o":{"y":true,"b":null}}"#)
+        .unwrap();
+    let Json::Obj(raw) = raw else { panic!() };
+    sim.call(|c, _| c.register(props(json!({"plan": "pro"}))));
+    sim.call(|c, now| c.track(now, "buy", raw));
+    sim.call(|c, now| c.page(now, "Detail", Obj::new()));
+    sim.call(|c, now| c.identify(now, Some("u1"), props(json!({"tier": 2}))));
+    sim.call(|c, now| c.alias(now, "u2", None));
+    sim.call(|c, now| {
+        c.tap(
+            now,
+            &Tap {
+                dataset: props(json!({"sku": 7})),
+                ..Tap::default()
+            },
+        );
+    });
+    sim.call(|c, now| {
+        let entry = ExposureEntry {
+            key: "card".into(),
+            ratio: 0.666,
+            dataset: Obj::new(),
+        };
+        c.exposure(now, vec![entry]);
+    });
+    sim.advance(2000.0);
+    sim.call(|c, now| c.share(now, &ShareInput::default()));
+    sim.call(|c, now| {
+        c.page_hide(now);
+        c.app_hide(now);
+    });
+    let limits = maidian_protocol::Limits::default();
+    let ck = maidian_protocol::Checker {
+        limits: &limits,
+        received_at: sim.now as i64,
+        sent_at: None,
+        implied_type: None,
+    };
+    let q = format!("{}q", sim.core.cfg.storage_prefix);
+    let texts: Vec<&str> = sim
+        .storage
+        .iter()
+        .filter(|(k, _)| k.starts_with(&q))
+        .flat_map(|(_, v)| v.lines())
+        .filter(|l| l.starts_with("{\"messageId\""))
+        .collect();
+    let mut seen = BTreeSet::new();
+    for text in &texts {
+        assert!(maidian_protocol::validate_event(text, &ck).is_ok(), "{text}");
+        let m: maidian_protocol::Message = serde_json::from_str(text).unwrap();
+        seen.insert(m.event.clone().unwrap_or_else(|| m.kind.as_str().to_owned()));
+        let density = m.context.screen.as_ref().and_then(|s| s.density);
+        assert_eq!(density, Some(2.75), "{text}");
+        assert!(text.contains(r#""density":2.75"#), "{text}");
+    }
+    for kind in [
+        "$app_launch", "$app_show", "before_consent", "buy", "page", "identify",
+        "alias", "$click", "$exposure", "$share", "$page_leave", "$app_hide",
+    ] {
+        assert!(seen.contains(kind), "no {kind} in {seen:?}");
+    }
+    let buy = texts.iter().find(|t| t.contains(r#""event":"buy""#)).unwrap();
+    assert!(
+        buy.contains(r#""properties":{"plan":"pro","z":1.50,"a":[1e+21,-0.0],"o":{"y":true,"b":null}}"#),
+        "{buy}"
+    );
+    let exposure = texts.iter().find(|t| t.contains(r#""event":"$exposure""#)).unwrap();
+    assert!(exposure.contains(r#""ratio":0.67"#), "{exposure}");
 }
 
 #[test]

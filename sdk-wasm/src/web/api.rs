@@ -6,7 +6,7 @@
 use std::rc::Rc;
 
 use js_sys::{Object, Reflect};
-use serde_json::{Map, Value};
+use crate::core::jv::{Json, Obj};
 use wasm_bindgen::prelude::*;
 
 use super::dom;
@@ -22,9 +22,9 @@ const DEFAULT_PREFIX: &str = "md_";
 const ENTROPY_BYTES: usize = 32;
 
 /// A JS value as JSON through the host's `JSON.stringify` (`undefined` / `null`: `Null`).
-fn from_js(v: &JsValue) -> Result<Value, JsError> {
+fn from_js(v: &JsValue) -> Result<Json, JsError> {
     if v.is_undefined() || v.is_null() {
-        return Ok(Value::Null);
+        return Ok(Json::Null);
     }
     let text: String = js_sys::JSON::stringify(v)
         .map_err(|_| JsError::new("value is not JSON-serializable"))?
@@ -33,10 +33,10 @@ fn from_js(v: &JsValue) -> Result<Value, JsError> {
     crate::core::json_text::parse(&text).ok_or_else(|| JsError::new("invalid JSON value"))
 }
 
-fn props(v: &JsValue) -> Result<Map<String, Value>, JsError> {
+fn props(v: &JsValue) -> Result<Obj, JsError> {
     match from_js(v)? {
-        Value::Object(m) => Ok(m),
-        Value::Null => Ok(Map::new()),
+        Json::Obj(m) => Ok(m),
+        Json::Null => Ok(Obj::new()),
         _ => Err(JsError::new("properties must be an object")),
     }
 }

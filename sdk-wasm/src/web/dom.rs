@@ -6,7 +6,7 @@
 use std::rc::{Rc, Weak};
 
 use js_sys::{Function, Object, Reflect};
-use serde_json::{Map, Value};
+use crate::core::jv::{Json, Obj};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{AddEventListenerOptions, Element, EventTarget, HtmlElement, Node, Window};
@@ -28,8 +28,8 @@ pub fn current_route(window: &Window) -> Route {
 }
 
 /// `element.dataset` as a JSON object of strings.
-pub fn dataset_of(el: &Element) -> Map<String, Value> {
-    let mut out = Map::new();
+pub fn dataset_of(el: &Element) -> Obj {
+    let mut out = Obj::new();
     let Some(ds) = el.dyn_ref::<HtmlElement>().map(HtmlElement::dataset) else {
         return out;
     };
@@ -38,7 +38,7 @@ pub fn dataset_of(el: &Element) -> Map<String, Value> {
             continue;
         };
         if let Some(v) = v.as_string() {
-            out.insert(key, Value::String(v));
+            out.insert(key, Json::Str(v));
         }
     }
     out

@@ -6,7 +6,7 @@
 //! `data-*` dataset. Never the element's text or an input's value — the core's click rule
 //! (`core::autotrack`) then keeps only allow-listed scalar dataset values.
 
-use serde_json::{Map, Value};
+use crate::core::jv::Obj;
 
 use crate::core::Tap;
 
@@ -130,7 +130,7 @@ pub fn pick<'a>(
 
 /// The core input for a click on an element with this `id`, [`CLICK_ATTR`] value and dataset
 /// (`element.dataset`: camelCase keys, string values).
-pub fn tap(id: &str, name: Option<&str>, dataset: Map<String, Value>) -> Tap {
+pub fn tap(id: &str, name: Option<&str>, dataset: Obj) -> Tap {
     Tap {
         kind: Some("click".into()),
         element_id: (!id.is_empty()).then(|| id.to_owned()),
@@ -247,14 +247,14 @@ mod tests {
 
     #[test]
     fn click_input_and_exposure_keys() {
-        let mut ds = Map::new();
+        let mut ds = Obj::new();
         ds.insert("mdSku".into(), "tea-001".into());
         let t = tap("rec-tea-001", Some("open-product"), ds.clone());
         assert_eq!(t.kind.as_deref(), Some("click"));
         assert_eq!(t.element_id.as_deref(), Some("rec-tea-001"));
         assert_eq!(t.handler.as_deref(), Some("open-product"));
         assert_eq!(t.dataset, ds);
-        let t = tap("", Some(""), Map::new());
+        let t = tap("", Some(""), Obj::new());
         assert_eq!((t.element_id, t.handler), (None, None));
 
         assert_eq!(exposure_key(Some("k"), "id").as_deref(), Some("k"));

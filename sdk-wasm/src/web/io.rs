@@ -5,7 +5,7 @@
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Reflect, Uint8Array};
-use serde_json::{Map, Value};
+use crate::core::jv::Obj;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{RequestInit, Response};
@@ -42,7 +42,7 @@ pub fn execute(host: &Rc<Host>, effect: Effect) {
             headers,
             ..
         } => send(host, batch_id, &url, &body, &headers),
-        Effect::WakeAt { at } => wake_at(host, at),
+        Effect::WakeAt { at } => wake_at(host, at.map(|a| a as f64)),
         Effect::Log { level, message } => {
             let text = JsValue::from_str(&format!("[maidian] {message}"));
             match level {
@@ -54,7 +54,7 @@ pub fn execute(host: &Rc<Host>, effect: Effect) {
     }
 }
 
-fn send(host: &Rc<Host>, batch_id: u32, url: &str, body: &[u8], headers: &Map<String, Value>) {
+fn send(host: &Rc<Host>, batch_id: u32, url: &str, body: &[u8], headers: &Obj) {
     let online = host.window.navigator().on_line();
     let mut way = transport::choose(body.len(), host.leaving.get(), online);
     if host.debug {
@@ -106,7 +106,7 @@ fn fetch(
     batch_id: u32,
     url: &str,
     body: &[u8],
-    headers: &Map<String, Value>,
+    headers: &Obj,
     keepalive: bool,
 ) -> Result<(), JsValue> {
     let init = RequestInit::new();

@@ -1,7 +1,7 @@
 //! The browser host's own options (the second argument of `new WebHost(config, options)`),
 //! read leniently from a JSON object: anything missing or of the wrong type is the default.
 
-use serde_json::Value;
+use crate::core::jv::Json;
 
 use super::elements::ClickMode;
 use crate::core::json::{boolean, obj, string};
@@ -34,7 +34,7 @@ impl Default for HostOptions {
 
 impl HostOptions {
     /// From `{clicks, exposureClass, history}`.
-    pub fn from_json(v: &Value) -> Self {
+    pub fn from_json(v: &Json) -> Self {
         let m = obj(v);
         let d = HostOptions::default();
         HostOptions {
@@ -54,13 +54,13 @@ mod tests {
 
     #[test]
     fn defaults_and_overrides() {
-        assert_eq!(HostOptions::from_json(&json!(null)), HostOptions::default());
+        assert_eq!(HostOptions::from_json(&Json::Null), HostOptions::default());
         assert_eq!(
-            HostOptions::from_json(&json!({"clicks": 3, "history": "no"})),
+            HostOptions::from_json(&Json::from(json!({"clicks": 3, "history": "no"}))),
             HostOptions::default()
         );
         let o = HostOptions::from_json(
-            &json!({"clicks": "opt-in", "exposureClass": " card ", "history": false}),
+            &Json::from(json!({"clicks": "opt-in", "exposureClass": " card ", "history": false})),
         );
         assert_eq!(o.clicks, ClickMode::OptIn);
         assert_eq!(o.exposure_class, "card");

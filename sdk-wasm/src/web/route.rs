@@ -2,7 +2,7 @@
 //! history change is a new page view (path and query; a `#hash` change is not), and the core
 //! inputs for the launch and for each page view.
 
-use serde_json::{Map, Value};
+use crate::core::jv::{Json, Obj};
 
 use crate::core::channel::parse_query;
 use crate::core::{LaunchOptions, PageView};
@@ -28,11 +28,11 @@ impl Route {
 
     /// The decoded query as the core's query object (`{sku: "tea-001"}`; a repeated key keeps
     /// its first value).
-    pub fn query(&self) -> Map<String, Value> {
-        let mut m = Map::new();
+    pub fn query(&self) -> Obj {
+        let mut m = Obj::new();
         for (k, v) in parse_query(&self.search) {
             if !k.is_empty() {
-                m.entry(k).or_insert(Value::String(v));
+                m.insert_if_absent(k, Json::Str(v));
             }
         }
         m

@@ -7,7 +7,7 @@
 //! `?key=` and the body's encoding as `?compression=gzip` (the collector accepts both; its body
 //! goes without a `Content-Type`, which needs no CORS preflight).
 
-use serde_json::{Map, Value};
+use crate::core::jv::Obj;
 
 use crate::core::channel::percent_encode;
 
@@ -47,7 +47,7 @@ pub fn choose(len: usize, leaving: bool, online: bool) -> Transport {
     }
 }
 
-fn header<'a>(headers: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+fn header<'a>(headers: &'a Obj, name: &str) -> Option<&'a str> {
     headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -56,7 +56,7 @@ fn header<'a>(headers: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
 
 /// The beacon URL for a `send` effect: its `url` plus `key=` (from `X-Write-Key`) and
 /// `compression=gzip` when the body is gzip (`Content-Encoding`).
-pub fn beacon_url(url: &str, headers: &Map<String, Value>) -> String {
+pub fn beacon_url(url: &str, headers: &Obj) -> String {
     let mut out = String::with_capacity(url.len() + 64);
     out.push_str(url);
     let mut sep = if url.contains('?') { '&' } else { '?' };
@@ -88,8 +88,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn headers(v: Value) -> Map<String, Value> {
-        v.as_object().cloned().unwrap_or_default()
+    fn headers(v: serde_json::Value) -> Obj {
+        crate::core::jv::obj_of(v)
     }
 
     #[test]
@@ -140,7 +140,7 @@ mod tests {
         // Header names in any case; an identity body adds no compression.
         let plain = headers(json!({"x-write-key": "k", "content-encoding": "identity"}));
         assert_eq!(beacon_url("u", &plain), "u?key=k");
-        assert_eq!(beacon_url("u", &Map::new()), "u");
+        assert_eq!(beacon_url("u", &Obj::new()), "u");
         let gz_only = headers(json!({"Content-Encoding": "GZIP"}));
         assert_eq!(beacon_url("u?a=1", &gz_only), "u?a=1&compression=gzip");
     }
