@@ -87,7 +87,7 @@ pub fn value_text(v: &Json) -> Option<String> {
     match v {
         Json::Str(s) => Some(s.clone()),
         // The literal, as the host wrote it.
-        Json::Num(n) => Some(n.to_string()),
+        Json::Num(n) => Some(String::from(&**n)),
         Json::Bool(b) => Some(if *b { "true" } else { "false" }.into()),
         _ => None,
     }

@@ -35,7 +35,7 @@ pub fn string(m: &Obj, k: &str) -> Option<String> {
     match field(m, k)? {
         Json::Str(s) => Some(s.clone()),
         // The number's literal, as the host wrote it.
-        Json::Num(n) => Some(n.to_string()),
+        Json::Num(n) => Some(String::from(&**n)),
         _ => None,
     }
 }

@@ -362,50 +362,59 @@ impl Obj {
     }
 
     /// Merges repeated keys as a sequence of [`Obj::insert`] calls would have: the last value
-    /// wins, at the key's first position. Quadratic only for small objects; larger ones sort
+    /// wins, at the key's first position. Small objects compare every pair; larger ones sort
     /// an index (O(n log n)).
     pub(crate) fn dedup_keys(&mut self) {
         let n = self.0.len();
-        if n < 2 {
-            return;
-        }
-        // Indices of later duplicates, each paired with the index of the first occurrence.
-        let mut later: Vec<(usize, usize)> = Vec::new();
+        // `drop[j]`: entry `j` repeats an earlier key (allocated at the first repeat).
+        let mut drop: Vec<bool> = Vec::new();
+        let mut merge = |o: &mut Self, keep: usize, later: usize| {
+            let v = o.0[later].1.take();
+            o.0[keep].1 = v;
+            if drop.is_empty() {
+                drop.resize(n, false);
+            }
+            drop[later] = true;
+        };
         if n <= 16 {
             for j in 1..n {
+                // The first occurrence is never a repeat, so it is the one found.
                 if let Some(i) = self.0[..j].iter().position(|(k, _)| *k == self.0[j].0) {
-                    later.push((j, i));
+                    merge(self, i, j);
                 }
             }
         } else {
-            let mut idx: Vec<usize> = (0..n).collect();
-            // Stable: equal keys stay in input order.
-            idx.sort_by(|&a, &b| self.0[a].0.cmp(&self.0[b].0));
-            let mut run = 0;
+            // Equal keys are adjacent and in input order: each moves its value to the first.
+            let idx = self.sorted_indices();
+            let mut first = 0;
             for w in 1..n {
-                if self.0[idx[w]].0 == self.0[idx[run]].0 {
-                    later.push((idx[w], idx[run]));
+                if self.0[idx[w]].0 == self.0[idx[first]].0 {
+                    merge(self, idx[first], idx[w]);
                 } else {
-                    run = w;
+                    first = w;
                 }
             }
-            // In input order, so the last value is moved last.
-            later.sort_unstable();
         }
-        if later.is_empty() {
-            return;
+        if !drop.is_empty() {
+            let mut at = 0;
+            self.0.retain(|_| {
+                at += 1;
+                !drop[at - 1]
+            });
         }
-        let mut drop = vec![false; n];
-        for &(j, i) in &later {
-            let v = self.0[j].1.take();
-            self.0[i].1 = v;
-            drop[j] = true;
-        }
-        let mut at = 0;
-        self.0.retain(|_| {
-            at += 1;
-            !drop[at - 1]
-        });
+    }
+
+    /// Entry indices in key order (equal keys in entry order).
+    pub(crate) fn sorted_indices(&self) -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..self.0.len()).collect();
+        idx.sort_unstable_by(|&a, &b| self.0[a].0.cmp(&self.0[b].0).then(a.cmp(&b)));
+        idx
+    }
+
+    /// Entry `i` (an index from [`Obj::sorted_indices`]).
+    pub(crate) fn entry(&self, i: usize) -> (&String, &Json) {
+        let (k, v) = &self.0[i];
+        (k, v)
     }
 }
 

@@ -28,10 +28,9 @@ fn text(v: &Json) -> String {
 fn sorted(out: &mut String, v: &Json) {
     match v {
         Json::Obj(o) => {
-            let mut entries: Vec<(&String, &Json)> = o.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
             out.push('{');
-            for (i, (k, v)) in entries.into_iter().enumerate() {
+            for (i, at) in o.sorted_indices().into_iter().enumerate() {
+                let (k, v) = o.entry(at);
                 if i > 0 {
                     out.push(',');
                 }
