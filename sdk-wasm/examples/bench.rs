@@ -13,9 +13,9 @@
 use std::time::Instant;
 
 use maidian_sdk::core::config::Config;
+use maidian_sdk::core::jv::{Json, Obj};
 use maidian_sdk::core::sim::{Net, Sim, scripted_session};
 use maidian_sdk::core::{LaunchOptions, PageView};
-use maidian_sdk::core::jv::{Json, Obj};
 use serde_json::json;
 
 /// A configuration with the static context a WeChat host would pass.

@@ -334,7 +334,9 @@ mod tests {
                 key: "md_state".into(),
                 value: "s".into(),
             },
-            Effect::WakeAt { at: Some(1_700_000_000_123) },
+            Effect::WakeAt {
+                at: Some(1_700_000_000_123),
+            },
             Effect::WakeAt { at: None },
             Effect::Log {
                 level: Level::Warn,

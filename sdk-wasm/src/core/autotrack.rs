@@ -23,12 +23,7 @@ pub const MAX_DATASET_STRING: usize = 256;
 pub const MAX_SESSION_KEYS: usize = 2000;
 
 /// The scalar dataset entries whose key is in `allow` or starts with `prefix`.
-pub fn filter_dataset(
-    dataset: &Obj,
-    allow: &[String],
-    prefix: &str,
-    out: &mut Obj,
-) {
+pub fn filter_dataset(dataset: &Obj, allow: &[String], prefix: &str, out: &mut Obj) {
     for (k, v) in dataset {
         let allowed = allow.iter().any(|a| a == k) || (!prefix.is_empty() && k.starts_with(prefix));
         let scalar = match v {

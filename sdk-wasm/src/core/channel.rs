@@ -10,8 +10,8 @@
 //!
 //! Also the small URL-query codec the rest of the core uses (no `url` crate: size).
 
-use maidian_protocol::message::{Campaign, Share};
 use super::jv::{Json, Obj};
+use maidian_protocol::message::{Campaign, Share};
 
 use super::text::{split_ascii, split_once_ascii};
 

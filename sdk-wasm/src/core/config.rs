@@ -4,9 +4,9 @@
 //! Only `writeKey` and `endpoint` are required. Everything else has a default chosen from the
 //! measurements in shared/notes/what-mini-program-sdks-do-today.md (see each field).
 
+use super::jv::Json;
 use maidian_protocol::Context;
 use maidian_protocol::limits::DEFAULT_MAX_EVENTS_PER_BATCH;
-use super::jv::Json;
 
 use super::json;
 

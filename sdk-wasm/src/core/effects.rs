@@ -15,10 +15,10 @@
 //!   Node host can let its process exit).
 //! - `{"type":"log","level":"warn","message":"…"}`
 
-use serde::Serialize;
-use super::jv::Obj;
 #[cfg(test)]
 use super::jv::Json;
+use super::jv::Obj;
+use serde::Serialize;
 
 /// Log severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -139,14 +139,20 @@ mod tests {
 
     #[test]
     fn read_host_shapes() {
-        let l = LaunchOptions::from_json(&Json::from(json!({"path": "p", "scene": 1047, "query": {"a": "1"}})));
+        let l = LaunchOptions::from_json(&Json::from(
+            json!({"path": "p", "scene": 1047, "query": {"a": "1"}}),
+        ));
         assert_eq!(
             (l.path.as_deref(), l.scene, l.query.len()),
             (Some("p"), Some(1047), 1)
         );
-        let t = Tap::from_json(&Json::from(json!({"elementId": "b", "dataset": {"x": 1}, "kind": "tap"})));
+        let t = Tap::from_json(&Json::from(
+            json!({"elementId": "b", "dataset": {"x": 1}, "kind": "tap"}),
+        ));
         assert_eq!(t.element_id.as_deref(), Some("b"));
-        let e = ExposureEntry::list_from_json(&Json::from(json!([{"key": "k", "ratio": 0.7}, {"ratio": 1}])));
+        let e = ExposureEntry::list_from_json(&Json::from(
+            json!([{"key": "k", "ratio": 0.7}, {"ratio": 1}]),
+        ));
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].ratio, 0.7);
         assert_eq!(PageView::from_json(&Json::Null), PageView::default());

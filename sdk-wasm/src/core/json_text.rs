@@ -412,7 +412,10 @@ mod tests {
         let v = parse(r#"{"a":1,"b":2,"a":3}"#).unwrap();
         let o = v.as_object().unwrap();
         let entries: Vec<(&str, &Json)> = o.iter().map(|(k, v)| (k.as_str(), v)).collect();
-        assert_eq!(entries, [("a", &Json::Num("3".into())), ("b", &Json::Num("2".into()))]);
+        assert_eq!(
+            entries,
+            [("a", &Json::Num("3".into())), ("b", &Json::Num("2".into()))]
+        );
         // A large object with every key repeated stays linear-ish and correct.
         let n = 5000;
         let body: Vec<String> = (0..2 * n).map(|i| format!("\"k{}\":{i}", i % n)).collect();

@@ -484,7 +484,9 @@ mod tests {
             ]
             .into_iter()
             .collect(),
-            traits: [("plan".to_owned(), Json::from("pro"))].into_iter().collect(),
+            traits: [("plan".to_owned(), Json::from("pro"))]
+                .into_iter()
+                .collect(),
         }
     }
 
@@ -526,7 +528,9 @@ mod tests {
         // Field order: the protocol's; properties: insertion order, numbers verbatim.
         assert!(text.starts_with(r#"{"messageId":"0b6f7b7e-2f4c-4d6e-9f60-0c1b2a3d4e5f","type":"track","event":"e\u0001","#));
         assert!(text.contains(r#""screen":{"width":393,"height":852,"density":2.75},"#));
-        assert!(text.ends_with(r#""properties":{"price":19.90,"tags":["a"],"n":null},"traits":{"plan":"pro"}}"#));
+        assert!(text.ends_with(
+            r#""properties":{"price":19.90,"tags":["a"],"n":null},"traits":{"plan":"pro"}}"#
+        ));
         let parsed: Message = serde_json::from_str(&text).unwrap();
         assert_eq!(parsed, as_message(&e, &full, Some(2.75)));
 

@@ -536,7 +536,11 @@ mod tests {
         assert_eq!(num("-9223372036854775809").as_i64(), None);
         assert_eq!(num("9223372036854775807").as_i64(), Some(i64::MAX));
         assert_eq!(num("9223372036854775808").as_i64(), None);
-        assert_eq!(num("1.0").as_u64(), None, "a float literal is not an integer");
+        assert_eq!(
+            num("1.0").as_u64(),
+            None,
+            "a float literal is not an integer"
+        );
         assert_eq!(num("1e3").as_i64(), None);
         assert_eq!(num("-0").as_i64(), Some(0));
         assert_eq!(Json::from("1").as_u64(), None);
@@ -586,7 +590,11 @@ mod tests {
             let e = (next() % 23) as usize;
             for text in [decimal(d, e), format!("{d}e-{e}"), format!("-{d}E+{e}")] {
                 let want: f64 = text.parse().unwrap();
-                assert_eq!(num(&text).as_f64().map(f64::to_bits), Some(want.to_bits()), "{text}");
+                assert_eq!(
+                    num(&text).as_f64().map(f64::to_bits),
+                    Some(want.to_bits()),
+                    "{text}"
+                );
             }
             // Any finite f64 as JS / serde_json print it (shortest round trip).
             let f = f64::from_bits(next());
@@ -637,7 +645,10 @@ mod tests {
         assert_eq!(o.remove("b"), Some(Json::uint(3)));
         assert_eq!(o.remove("b"), None);
         assert_eq!(o.len(), 1);
-        o.extend([("c".to_owned(), Json::Null), ("a".to_owned(), Json::Bool(true))]);
+        o.extend([
+            ("c".to_owned(), Json::Null),
+            ("a".to_owned(), Json::Bool(true)),
+        ]);
         assert_eq!(o.get("a"), Some(&Json::Bool(true)));
         assert!(o.contains_key("c"));
     }
@@ -648,7 +659,12 @@ mod tests {
         for n in [0usize, 1, 2, 5, 16, 17, 40, 300] {
             for modulo in [1usize, 3, 7, 1000] {
                 let entries: Vec<(String, Json)> = (0..n)
-                    .map(|i| (format!("k{}", (i * 7919) % modulo.max(1)), Json::uint(i as u64)))
+                    .map(|i| {
+                        (
+                            format!("k{}", (i * 7919) % modulo.max(1)),
+                            Json::uint(i as u64),
+                        )
+                    })
                     .collect();
                 let want: Obj = entries.iter().cloned().collect();
                 let mut got = Obj::new();

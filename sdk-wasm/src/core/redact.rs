@@ -160,12 +160,17 @@ mod tests {
         let v = json!({"b": [1, {"d": true, "c": null}], "a": "x"});
         let legacy = serde_json::to_string(&v).unwrap();
         let insertion: Obj = [
-            ("b".to_owned(), Json::from(json!([1, {"d": true, "c": null}]))),
+            (
+                "b".to_owned(),
+                Json::from(json!([1, {"d": true, "c": null}])),
+            ),
             ("a".to_owned(), Json::from("x")),
         ]
         .into_iter()
         .collect();
-        let mut m: Obj = [("o".to_owned(), Json::Obj(insertion))].into_iter().collect();
+        let mut m: Obj = [("o".to_owned(), Json::Obj(insertion))]
+            .into_iter()
+            .collect();
         let rules = vec![RedactRule {
             key: "o".into(),
             action: RedactAction::Hash,

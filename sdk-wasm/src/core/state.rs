@@ -11,8 +11,8 @@
 //! - `firstDay`: the device's first local calendar day, for `context.firstDay`.
 //! - Drop counters not yet reported in a `$sdk_diagnostic` event.
 
-use serde::Serialize;
 use super::jv::{Json, Obj};
+use serde::Serialize;
 
 use super::ids::Ids;
 use super::json::{field, obj, object, string};
@@ -235,7 +235,11 @@ mod tests {
         assert_eq!(s.session.id.as_deref(), Some("5d1c"));
         assert_eq!(s.session.last, 1_795_540_246_123);
         assert_eq!(
-            (s.dropped.pending_overflow, s.dropped.rejected, s.dropped.persist_failed),
+            (
+                s.dropped.pending_overflow,
+                s.dropped.rejected,
+                s.dropped.persist_failed
+            ),
             (2, 3, 1)
         );
         assert_eq!(s.super_props.get("price"), Some(&Json::Num("19.9".into())));

@@ -780,8 +780,10 @@ fn app_events_switch_individually() {
     assert!(sim.collector.named("$app_launch").is_empty());
     assert!(sim.collector.named("$app_hide").is_empty());
     assert_eq!(sim.collector.named("$app_show").len(), 1);
-    let c = Config::from_json(&Json::from(json!({"endpoint": "https://e", "writeKey": "k",
-        "autotrack": {"app": false, "appShow": true}})))
+    let c = Config::from_json(&Json::from(
+        json!({"endpoint": "https://e", "writeKey": "k",
+        "autotrack": {"app": false, "appShow": true}}),
+    ))
     .unwrap();
     assert!(!c.autotrack.app_launch && c.autotrack.app_show && !c.autotrack.app_hide);
 }
@@ -953,8 +955,8 @@ fn stored_event_text_is_a_valid_protocol_message() {
     show(&mut sim, "pages/a/a");
     sim.call(|c, now| c.track(now, "before_consent", props(json!({"n": 1}))));
     sim.call(|c, now| c.grant(now));
-    let raw = super::json_text::parse(r#"{"z":1.50,"a":[1e+21,-0.0],"o":{"y":true,"b":null}}"#)
-        .unwrap();
+    let raw =
+        super::json_text::parse(r#"{"z":1.50,"a":[1e+21,-0.0],"o":{"y":true,"b":null}}"#).unwrap();
     let Json::Obj(raw) = raw else { panic!() };
     sim.call(|c, _| c.register(props(json!({"plan": "pro"}))));
     sim.call(|c, now| c.track(now, "buy", raw));
@@ -1001,25 +1003,50 @@ fn stored_event_text_is_a_valid_protocol_message() {
         .collect();
     let mut seen = BTreeSet::new();
     for text in &texts {
-        assert!(maidian_protocol::validate_event(text, &ck).is_ok(), "{text}");
+        assert!(
+            maidian_protocol::validate_event(text, &ck).is_ok(),
+            "{text}"
+        );
         let m: maidian_protocol::Message = serde_json::from_str(text).unwrap();
-        seen.insert(m.event.clone().unwrap_or_else(|| m.kind.as_str().to_owned()));
+        seen.insert(
+            m.event
+                .clone()
+                .unwrap_or_else(|| m.kind.as_str().to_owned()),
+        );
         let density = m.context.screen.as_ref().and_then(|s| s.density);
         assert_eq!(density, Some(2.75), "{text}");
         assert!(text.contains(r#""density":2.75"#), "{text}");
     }
     for kind in [
-        "$app_launch", "$app_show", "before_consent", "buy", "page", "identify",
-        "alias", "$click", "$exposure", "$share", "$page_leave", "$app_hide",
+        "$app_launch",
+        "$app_show",
+        "before_consent",
+        "buy",
+        "page",
+        "identify",
+        "alias",
+        "$click",
+        "$exposure",
+        "$share",
+        "$page_leave",
+        "$app_hide",
     ] {
         assert!(seen.contains(kind), "no {kind} in {seen:?}");
     }
-    let buy = texts.iter().find(|t| t.contains(r#""event":"buy""#)).unwrap();
+    let buy = texts
+        .iter()
+        .find(|t| t.contains(r#""event":"buy""#))
+        .unwrap();
     assert!(
-        buy.contains(r#""properties":{"plan":"pro","z":1.50,"a":[1e+21,-0.0],"o":{"y":true,"b":null}}"#),
+        buy.contains(
+            r#""properties":{"plan":"pro","z":1.50,"a":[1e+21,-0.0],"o":{"y":true,"b":null}}"#
+        ),
         "{buy}"
     );
-    let exposure = texts.iter().find(|t| t.contains(r#""event":"$exposure""#)).unwrap();
+    let exposure = texts
+        .iter()
+        .find(|t| t.contains(r#""event":"$exposure""#))
+        .unwrap();
     assert!(exposure.contains(r#""ratio":0.67"#), "{exposure}");
 }
 

@@ -5,8 +5,8 @@
 
 use std::rc::Rc;
 
-use js_sys::{Object, Reflect};
 use crate::core::jv::{Json, Obj};
+use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::dom;

@@ -5,8 +5,8 @@
 
 use std::rc::{Rc, Weak};
 
-use js_sys::{Function, Object, Reflect};
 use crate::core::jv::{Json, Obj};
+use js_sys::{Function, Object, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{AddEventListenerOptions, Element, EventTarget, HtmlElement, Node, Window};

@@ -4,8 +4,8 @@
 
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Reflect, Uint8Array};
 use crate::core::jv::Obj;
+use js_sys::{Function, Object, Reflect, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{RequestInit, Response};

@@ -59,9 +59,9 @@ mod tests {
             HostOptions::from_json(&Json::from(json!({"clicks": 3, "history": "no"}))),
             HostOptions::default()
         );
-        let o = HostOptions::from_json(
-            &Json::from(json!({"clicks": "opt-in", "exposureClass": " card ", "history": false})),
-        );
+        let o = HostOptions::from_json(&Json::from(
+            json!({"clicks": "opt-in", "exposureClass": " card ", "history": false}),
+        ));
         assert_eq!(o.clicks, ClickMode::OptIn);
         assert_eq!(o.exposure_class, "card");
         assert!(!o.history);
