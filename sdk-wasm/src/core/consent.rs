@@ -45,8 +45,9 @@ impl Consent {
     }
 }
 
-/// An event built while consent is pending: the message (its `context` left empty) and the
-/// JSON text of the context it was built with, as `json_write::context_text` wrote it.
+/// An event built while consent is pending: the event (written without a context until the
+/// grant) and the JSON text of the context it was built with, as `json_write::context_text`
+/// wrote it.
 #[derive(Debug)]
 pub struct PendingEvent {
     pub message: Event,

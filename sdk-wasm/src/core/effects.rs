@@ -15,10 +15,9 @@
 //!   Node host can let its process exit).
 //! - `{"type":"log","level":"warn","message":"…"}`
 
-#[cfg(test)]
-use super::jv::Json;
-use super::jv::Obj;
 use serde::Serialize;
+
+use super::jv::Obj;
 
 /// Log severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -79,6 +78,7 @@ pub enum Effect {
 
 #[cfg(test)]
 mod tests {
+    use super::super::jv::Json;
     use super::*;
 
     #[test]
