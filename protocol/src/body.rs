@@ -296,8 +296,11 @@ fn scan_items<'a>(
     text: &'a str,
     event_limits: &ScanLimits,
 ) -> Option<ScannedItems<'a>> {
-    let mut items = Vec::new();
-    let mut scanned = Vec::new();
+    // Room for the items of a typical batch up front (an event is rarely under 256 bytes), so
+    // the vectors seldom regrow.
+    let guess = ((s.b.len() - s.i) / 256).clamp(1, 1024);
+    let mut items = Vec::with_capacity(guess);
+    let mut scanned = Vec::with_capacity(guess);
     if s.peek() == b']' {
         s.i += 1;
         return Some((items, scanned));

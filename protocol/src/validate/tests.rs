@@ -534,3 +534,60 @@ fn stored_line_is_flat_enriched_and_one_line() {
     // The forged server field is replaced, not duplicated.
     assert_eq!(out.matches("\"receivedAt\"").count(), 1);
 }
+
+#[test]
+fn control_check_matches_char_is_control() {
+    // Every character class near the control ranges and the 0xC2 lead byte, at every position
+    // of strings up to 20 characters, on top of ASCII and multi-byte fillers.
+    let probes = [
+        '\u{0}',
+        '\u{1f}',
+        ' ',
+        '~',
+        '\u{7f}',
+        '\u{80}',
+        '\u{9f}',
+        '\u{a0}',
+        '\u{bf}',
+        '\u{c0}',
+        '\u{ff}',
+        '\u{100}',
+        '\u{2028}',
+        '\u{fffd}',
+        '\u{1f600}',
+    ];
+    for filler in ['a', 'é', '\u{a9}', '中'] {
+        for len in 0..20 {
+            let base: Vec<char> = std::iter::repeat_n(filler, len).collect();
+            let text: String = base.iter().collect();
+            assert_eq!(has_control(&text), text.chars().any(char::is_control));
+            for at in 0..len {
+                for p in probes {
+                    let mut chars = base.clone();
+                    chars[at] = p;
+                    let text: String = chars.iter().collect();
+                    assert_eq!(
+                        has_control(&text),
+                        text.chars().any(char::is_control),
+                        "{text:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn message_id_bytes_are_the_documented_set() {
+    for b in 0..=255u8 {
+        let expect = b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-');
+        let id = [b'a', b, b'z'];
+        match std::str::from_utf8(&id) {
+            Ok(id) => assert_eq!(is_valid_message_id(id, 128), expect, "{b:#x}"),
+            Err(_) => assert!(!expect),
+        }
+    }
+    assert!(!is_valid_message_id("", 128));
+    assert!(is_valid_message_id("abc", 3));
+    assert!(!is_valid_message_id("abcd", 3));
+}
