@@ -65,16 +65,43 @@ pub fn choose(
     Ok(enc)
 }
 
-fn inflate(reader: impl Read, cap: usize, size_hint: usize) -> Result<Vec<u8>, RequestError> {
-    let mut out = Vec::with_capacity(size_hint.min(cap.saturating_add(1)));
-    let mut limited = reader.take(cap as u64 + 1);
-    limited
-        .read_to_end(&mut out)
-        .map_err(|_| RequestError::CorruptEncoding)?;
-    if out.len() > cap {
+/// Reads `reader` to its end into one buffer, at most `cap + 1` bytes (one more than allowed
+/// tells a too-large body). The buffer starts at `size_hint` and doubles when full: each byte
+/// is zero-filled once and never copied (`read_to_end` would probe and regrow at the end).
+fn inflate(mut reader: impl Read, cap: usize, size_hint: usize) -> Result<Vec<u8>, RequestError> {
+    let limit = cap.saturating_add(1);
+    let mut out = vec![0u8; size_hint.clamp(1, limit)];
+    let mut len = 0;
+    loop {
+        if len == out.len() {
+            if len == limit {
+                break;
+            }
+            out.resize(len.saturating_mul(2).min(limit), 0);
+        }
+        match reader.read(&mut out[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return Err(RequestError::CorruptEncoding),
+        }
+    }
+    out.truncate(len);
+    if len > cap {
         return Err(RequestError::InflatedTooLarge);
     }
     Ok(out)
+}
+
+/// The inflated size a gzip body announces in its (last) member's trailer — ISIZE, the size
+/// modulo 2^32 — plus the one byte of room the final zero-length read needs, so that a
+/// single-member body is inflated into a buffer of the right size at once. Only a hint (a
+/// wrong one costs a regrowth or some unused room): ignored beyond the ~1032:1 that deflate can
+/// reach, so a forged trailer cannot reserve more than the body could inflate to.
+fn gzip_size_hint(body: &[u8]) -> Option<usize> {
+    let trailer = body.last_chunk::<4>()?;
+    let size = usize::try_from(u32::from_le_bytes(*trailer)).ok()?;
+    (size <= body.len().saturating_mul(1032)).then(|| size.saturating_add(1))
 }
 
 fn is_zlib(b: &[u8]) -> bool {
@@ -89,7 +116,10 @@ pub fn decode(enc: Encoding, body: &[u8], cap: usize) -> Result<Cow<'_, [u8]>, R
     match enc {
         Encoding::Identity if body.len() > cap => Err(RequestError::InflatedTooLarge),
         Encoding::Identity => Ok(Cow::Borrowed(body)),
-        Encoding::Gzip => inflate(MultiGzDecoder::new(body), cap, hint).map(Cow::Owned),
+        Encoding::Gzip => {
+            let hint = gzip_size_hint(body).unwrap_or(hint);
+            inflate(MultiGzDecoder::new(body), cap, hint).map(Cow::Owned)
+        }
         Encoding::Deflate if is_zlib(body) => {
             inflate(ZlibDecoder::new(body), cap, hint).map(Cow::Owned)
         }
@@ -184,5 +214,64 @@ mod tests {
             decode(Encoding::Gzip, &bomb, 4 << 20),
             Err(RequestError::InflatedTooLarge)
         );
+    }
+
+    /// A reader that hands out at most `step` bytes per call and is sometimes interrupted.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+        calls: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.calls += 1;
+            if self.calls % 3 == 0 {
+                return Err(std::io::ErrorKind::Interrupted.into());
+            }
+            let n = self.step.min(buf.len()).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn gzip_hint_is_the_trailer_size_when_plausible() {
+        let body = gz(&[b'x'; 47_000]);
+        assert_eq!(gzip_size_hint(&body), Some(47_001));
+        assert_eq!(
+            decode(Encoding::Gzip, &body, 1 << 20).map(|b| b.len()),
+            Ok(47_000)
+        );
+        let mut forged = body.clone();
+        let n = forged.len();
+        forged[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(gzip_size_hint(&forged), None);
+        assert_eq!(gzip_size_hint(b"abc"), None);
+    }
+
+    #[test]
+    fn inflate_reads_everything_up_to_one_past_the_cap() {
+        let data: Vec<u8> = (0..5000u32).map(|i| (i * 7 % 251) as u8).collect();
+        for len in [0, 1, 7, 64, 1000, 4999, 5000] {
+            for cap in [0, 1, 63, 64, 65, 999, 1000, 1001, 5000] {
+                for hint in [0, 1, 3, 64, 10_000] {
+                    for step in [1, 5, 4096] {
+                        let reader = Trickle {
+                            data: &data[..len],
+                            step,
+                            calls: 0,
+                        };
+                        let want = if len > cap {
+                            Err(RequestError::InflatedTooLarge)
+                        } else {
+                            Ok(data[..len].to_vec())
+                        };
+                        assert_eq!(inflate(reader, cap, hint), want, "{len} {cap} {hint}");
+                    }
+                }
+            }
+        }
     }
 }
