@@ -599,10 +599,8 @@ impl DedupSet {
     pub fn release(&mut self, key: IdKey<'_>, ticket: u64) {
         match key {
             IdKey::Compact(v, f) => {
-                if let Entry::Occupied(e) = self.flight_compact.entry((v, f)) {
-                    if *e.get() == ticket {
-                        e.remove();
-                    }
+                if self.flight_compact.get(&(v, f)) == Some(&ticket) {
+                    self.flight_compact.remove(&(v, f));
                 }
             }
             IdKey::Text(s) => {
