@@ -321,10 +321,15 @@ fn scan_items<'a>(
     loop {
         let item_start = s.i;
         let event = match scan::object(s, text, event_limits) {
-            Some(Scan::Fields { fields, shape }) => Some(Scanned {
+            Some(Scan::Fields {
+                fields,
+                shape,
+                plain,
+            }) => Some(Scanned {
                 limits: *event_limits,
                 fields,
                 shape,
+                plain,
             }),
             _ => {
                 s.i = item_start;

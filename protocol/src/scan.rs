@@ -54,6 +54,8 @@ pub(crate) struct Scanned<'a> {
     pub limits: ScanLimits,
     pub fields: Vec<Field<'a>>,
     pub shape: Option<(usize, Reason)>,
+    /// See [`Scan::Fields`].
+    pub plain: u64,
 }
 
 /// An object member's key as [`Scanner::member_key`] read it.
@@ -87,6 +89,9 @@ pub(crate) enum Scan<'a> {
         /// The first field (index) whose value breaks a shape limit, and the limit's reason —
         /// what [`crate::shape::check`] would answer for that field.
         shape: Option<(usize, Reason)>,
+        /// Bit `i`: field `i`'s value is a string without escapes, so its text between the
+        /// quotes is its value (fields from the 65th on are never marked).
+        plain: u64,
     },
     /// More than `max_keys` top-level keys.
     TooManyKeys,
@@ -611,6 +616,7 @@ fn object_at<'a>(s: &mut Scanner<'a>, json: &'a str, l: &ScanLimits) -> Option<S
     s.ws();
     let mut fields: Vec<Field<'a>> = Vec::with_capacity(12);
     let mut shape = None;
+    let mut plain = 0u64;
     if s.peek() == b'}' {
         s.i += 1;
     } else {
@@ -627,12 +633,23 @@ fn object_at<'a>(s: &mut Scanner<'a>, json: &'a str, l: &ScanLimits) -> Option<S
             let value_start = s.i;
             let object_field = matches!(key.as_ref(), "properties" | "traits" | "context");
             let own = if object_field { l.max_keys } else { usize::MAX };
-            let violation = s.value(l, own)?;
+            // A string value is answered here (what `value` does with it), noting whether it
+            // has escapes.
+            let (violation, plain_string) = if s.peek() == b'"' {
+                let (len, escaped) = s.string()?;
+                let long = len > l.max_string_bytes;
+                (long.then_some(Reason::StringTooLong), !escaped)
+            } else {
+                (s.value(l, own)?, false)
+            };
             if shape.is_none() {
                 shape = violation.map(|r| (fields.len(), r));
             }
             if fields.len() >= l.max_keys {
                 return Some(Scan::TooManyKeys);
+            }
+            if plain_string && fields.len() < 64 {
+                plain |= 1 << fields.len();
             }
             fields.push((key, &json[value_start..s.i]));
             if !s.next_or_close(b'}')? {
@@ -645,7 +662,11 @@ fn object_at<'a>(s: &mut Scanner<'a>, json: &'a str, l: &ScanLimits) -> Option<S
             return Some(Scan::Duplicate);
         }
     }
-    Some(Scan::Fields { fields, shape })
+    Some(Scan::Fields {
+        fields,
+        shape,
+        plain,
+    })
 }
 
 #[cfg(test)]
@@ -698,6 +719,33 @@ mod tests {
                 assert_eq!(whole, serde, "{}", String::from_utf8_lossy(&text));
             }
         }
+    }
+
+    #[test]
+    fn plain_marks_exactly_the_strings_without_escapes() {
+        let l = ScanLimits::from(&crate::limits::Limits::default());
+        let event = r#"{"a":"x","b":"y\"z","c":1,"d":{"e":"f"},"f":"","g":"\u0041","h":null,"i":["j"],"k":"é"}"#;
+        let Scan::Fields { fields, plain, .. } = scan_event(event, &l) else {
+            panic!("not scanned");
+        };
+        let want: Vec<bool> = fields
+            .iter()
+            .map(|(_, v)| v.starts_with('"') && !v.contains('\\'))
+            .collect();
+        assert_eq!(
+            want,
+            [true, false, false, false, true, false, false, false, true]
+        );
+        let got: Vec<bool> = (0..fields.len()).map(|i| plain >> i & 1 == 1).collect();
+        assert_eq!(got, want);
+        // Beyond 64 fields nothing is marked (and nothing overflows).
+        let many: Vec<String> = (0..70).map(|i| format!(r#""k{i}":"v""#)).collect();
+        let many = format!("{{{}}}", many.join(","));
+        let wide = ScanLimits { max_keys: 100, ..l };
+        let Scan::Fields { fields, plain, .. } = scan_event(&many, &wide) else {
+            panic!("not scanned");
+        };
+        assert_eq!((fields.len(), plain), (70, u64::MAX));
     }
 
     #[test]

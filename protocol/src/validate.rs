@@ -126,7 +126,11 @@ pub fn validate_event<'a>(json: &'a str, ck: &Checker<'_>) -> Result<Event<'a>, 
         return Err(rej);
     }
     match scan::scan_event(json, &ScanLimits::from(l)) {
-        Scan::Fields { fields, shape } => finish_scanned(fields, shape, ck),
+        Scan::Fields {
+            fields,
+            shape,
+            plain,
+        } => finish_scanned(fields, shape, plain, ck),
         Scan::TooManyKeys => Err(too_many_keys(l.max_properties)),
         Scan::Duplicate => Err(duplicate_key()),
         Scan::Fallback => validate_event_serde(json, ck),
@@ -137,9 +141,10 @@ pub fn validate_event<'a>(json: &'a str, ck: &Checker<'_>) -> Result<Event<'a>, 
 fn finish_scanned<'a>(
     fields: Fields<'a>,
     shape: Option<(usize, Reason)>,
+    plain: u64,
     ck: &Checker<'_>,
 ) -> Result<Event<'a>, Rejection> {
-    finish(fields, ck, |i, _, _| match shape {
+    finish(fields, plain, ck, |i, _, _| match shape {
         Some((at, r)) if at == i => Err(r),
         _ => Ok(()),
     })
@@ -163,7 +168,7 @@ pub(crate) fn validate_event_serde<'a>(
         max_key_bytes: l.max_key_bytes,
         max_top_keys: l.max_properties,
     };
-    finish(fields, ck, |_, key, text| {
+    finish(fields, 0, ck, |_, key, text| {
         // Scalars need no scan: a string's decoded length never exceeds its JSON text.
         if !text.starts_with(['{', '[']) && text.len() <= l.max_string_bytes + 2 {
             return Ok(());
@@ -185,14 +190,16 @@ pub(crate) fn validate_event_serde<'a>(
     })
 }
 
-/// Checks the split fields; `shape(index, key, value)` answers the shape limits of a field.
+/// Checks the split fields; `plain` marks the fields known to be strings without escapes (see
+/// `Scan::Fields`), `shape(index, key, value)` answers the shape limits of a field.
 fn finish<'a>(
     fields: Fields<'a>,
+    plain: u64,
     ck: &Checker<'_>,
     shape: impl Fn(usize, &str, &str) -> Result<(), Reason>,
 ) -> Result<Event<'a>, Rejection> {
     let mut message_id = None;
-    let result = check_fields(&fields, ck, &mut message_id, shape);
+    let result = check_fields(&fields, plain, ck, &mut message_id, shape);
     match result {
         Ok(mut ev) => {
             ev.fields = fields;
@@ -205,26 +212,34 @@ fn finish<'a>(
     }
 }
 
+/// A known field's value text, and whether the scan found it to be a string without escapes.
+#[derive(Clone, Copy)]
+struct Text<'a> {
+    text: &'a str,
+    plain: bool,
+}
+
 /// The top-level fields the rules read, found in one pass over an event's fields: for each
 /// name, the value text of the first field with that key whose value is not `null`.
 #[derive(Default)]
 struct Known<'a> {
-    message_id: Option<&'a str>,
-    kind: Option<&'a str>,
-    event: Option<&'a str>,
-    name: Option<&'a str>,
-    anonymous_id: Option<&'a str>,
-    user_id: Option<&'a str>,
-    previous_id: Option<&'a str>,
-    group_id: Option<&'a str>,
-    timestamp: Option<&'a str>,
-    sent_at: Option<&'a str>,
+    message_id: Option<Text<'a>>,
+    kind: Option<Text<'a>>,
+    event: Option<Text<'a>>,
+    name: Option<Text<'a>>,
+    anonymous_id: Option<Text<'a>>,
+    user_id: Option<Text<'a>>,
+    previous_id: Option<Text<'a>>,
+    group_id: Option<Text<'a>>,
+    timestamp: Option<Text<'a>>,
+    sent_at: Option<Text<'a>>,
 }
 
 impl<'a> Known<'a> {
-    fn find(fields: &[(Cow<'a, str>, &'a str)]) -> Self {
+    /// `plain`: bit `i` set when field `i` is a string without escapes.
+    fn find(fields: &[(Cow<'a, str>, &'a str)], plain: u64) -> Self {
         let mut k = Self::default();
-        for (key, text) in fields {
+        for (i, (key, text)) in fields.iter().enumerate() {
             let slot = match key.as_ref() {
                 "messageId" => &mut k.message_id,
                 "type" => &mut k.kind,
@@ -239,7 +254,10 @@ impl<'a> Known<'a> {
                 _ => continue,
             };
             if slot.is_none() && *text != "null" {
-                *slot = Some(text);
+                *slot = Some(Text {
+                    text,
+                    plain: i < 64 && plain >> i & 1 == 1,
+                });
             }
         }
         k
@@ -249,13 +267,15 @@ impl<'a> Known<'a> {
 /// The string value of the field `name` whose text (not `null`) is `text`, if present.
 #[inline(always)]
 fn string_field<'a>(
-    text: Option<&'a str>,
+    text: Option<Text<'a>>,
     name: &str,
     reason: Reason,
 ) -> Result<Option<Cow<'a, str>>, Rejection> {
     match text {
         None => Ok(None),
-        Some(text) => string_value(text, name, reason).map(Some),
+        // Known plain: its text between the quotes is its value.
+        Some(Text { text, plain: true }) => Ok(Some(Cow::Borrowed(&text[1..text.len() - 1]))),
+        Some(Text { text, .. }) => string_value(text, name, reason).map(Some),
     }
 }
 
@@ -348,12 +368,13 @@ pub fn check_event_name(name: &str, max: usize) -> Result<(), Reason> {
 
 fn check_fields<'a>(
     fields: &[(Cow<'a, str>, &'a str)],
+    plain: u64,
     ck: &Checker<'_>,
     message_id_out: &mut Option<Cow<'a, str>>,
     shape: impl Fn(usize, &str, &str) -> Result<(), Reason>,
 ) -> Result<Event<'a>, Rejection> {
     let l = ck.limits;
-    let known = Known::find(fields);
+    let known = Known::find(fields, plain);
     let message_id = string_field(known.message_id, "messageId", Reason::InvalidMessageId)?
         .filter(|s| !s.is_empty())
         .ok_or_else(|| Rejection::new(Reason::MissingMessageId, "`messageId` is required"))?;
@@ -417,7 +438,7 @@ fn check_fields<'a>(
         }
     }
 
-    let ident = |text: Option<&'a str>, name: &str| -> Result<Option<Cow<'a, str>>, Rejection> {
+    let ident = |text: Option<Text<'a>>, name: &str| -> Result<Option<Cow<'a, str>>, Rejection> {
         let v = string_field(text, name, Reason::InvalidIdentity)?;
         if let Some(s) = &v {
             if !is_valid_identity(s, l.max_identity_bytes) {
@@ -453,7 +474,7 @@ fn check_fields<'a>(
         ));
     }
 
-    let time_field = |text: Option<&'a str>,
+    let time_field = |text: Option<Text<'a>>,
                       name: &str,
                       reason: Reason|
      -> Result<Option<UnixMillis>, Rejection> {
@@ -610,7 +631,7 @@ pub fn validate_items<'a>(
             (crate::body::Item::Json(text), Some(pre)) if pre.limits == limits => {
                 match too_large(text, ck.limits) {
                     Some(rej) => Err(rej),
-                    None => finish_scanned(pre.fields, pre.shape, ck),
+                    None => finish_scanned(pre.fields, pre.shape, pre.plain, ck),
                 }
             }
             (crate::body::Item::Json(text), _) => validate_event(text, ck),
