@@ -212,70 +212,86 @@ fn finish<'a>(
     }
 }
 
-/// A known field's value text, and whether the scan found it to be a string without escapes.
-#[derive(Clone, Copy)]
-struct Text<'a> {
-    text: &'a str,
-    plain: bool,
-}
-
 /// The top-level fields the rules read, found in one pass over an event's fields: for each
 /// name, the value text of the first field with that key whose value is not `null`.
 #[derive(Default)]
 struct Known<'a> {
-    message_id: Option<Text<'a>>,
-    kind: Option<Text<'a>>,
-    event: Option<Text<'a>>,
-    name: Option<Text<'a>>,
-    anonymous_id: Option<Text<'a>>,
-    user_id: Option<Text<'a>>,
-    previous_id: Option<Text<'a>>,
-    group_id: Option<Text<'a>>,
-    timestamp: Option<Text<'a>>,
-    sent_at: Option<Text<'a>>,
+    message_id: Option<&'a str>,
+    kind: Option<&'a str>,
+    event: Option<&'a str>,
+    name: Option<&'a str>,
+    anonymous_id: Option<&'a str>,
+    user_id: Option<&'a str>,
+    previous_id: Option<&'a str>,
+    group_id: Option<&'a str>,
+    timestamp: Option<&'a str>,
+    sent_at: Option<&'a str>,
+    /// One bit per field above (`Known::MESSAGE_ID`…): its value is a string without escapes,
+    /// as the scan found (native builds only; always 0 in the SDK's debug-validate wasm, whose
+    /// size counts more).
+    plain: u16,
 }
 
 impl<'a> Known<'a> {
+    const MESSAGE_ID: u16 = 1;
+    const KIND: u16 = 1 << 1;
+    const EVENT: u16 = 1 << 2;
+    const NAME: u16 = 1 << 3;
+    const ANONYMOUS_ID: u16 = 1 << 4;
+    const USER_ID: u16 = 1 << 5;
+    const PREVIOUS_ID: u16 = 1 << 6;
+    const GROUP_ID: u16 = 1 << 7;
+    const TIMESTAMP: u16 = 1 << 8;
+    const SENT_AT: u16 = 1 << 9;
+
     /// `plain`: bit `i` set when field `i` is a string without escapes.
     fn find(fields: &[(Cow<'a, str>, &'a str)], plain: u64) -> Self {
         let mut k = Self::default();
         for (i, (key, text)) in fields.iter().enumerate() {
-            let slot = match key.as_ref() {
-                "messageId" => &mut k.message_id,
-                "type" => &mut k.kind,
-                "event" => &mut k.event,
-                "name" => &mut k.name,
-                "anonymousId" => &mut k.anonymous_id,
-                "userId" => &mut k.user_id,
-                "previousId" => &mut k.previous_id,
-                "groupId" => &mut k.group_id,
-                "timestamp" => &mut k.timestamp,
-                "sentAt" => &mut k.sent_at,
+            let (slot, bit) = match key.as_ref() {
+                "messageId" => (&mut k.message_id, Self::MESSAGE_ID),
+                "type" => (&mut k.kind, Self::KIND),
+                "event" => (&mut k.event, Self::EVENT),
+                "name" => (&mut k.name, Self::NAME),
+                "anonymousId" => (&mut k.anonymous_id, Self::ANONYMOUS_ID),
+                "userId" => (&mut k.user_id, Self::USER_ID),
+                "previousId" => (&mut k.previous_id, Self::PREVIOUS_ID),
+                "groupId" => (&mut k.group_id, Self::GROUP_ID),
+                "timestamp" => (&mut k.timestamp, Self::TIMESTAMP),
+                "sentAt" => (&mut k.sent_at, Self::SENT_AT),
                 _ => continue,
             };
             if slot.is_none() && *text != "null" {
-                *slot = Some(Text {
-                    text,
-                    plain: i < 64 && plain >> i & 1 == 1,
-                });
+                *slot = Some(text);
+                if cfg!(not(target_arch = "wasm32")) && i < 64 && plain >> i & 1 == 1 {
+                    k.plain |= bit;
+                }
             }
         }
         k
     }
+
+    /// Whether the field of `bit` is a string without escapes (never, in the SDK's wasm: the
+    /// constant lets the shortcut fold away there).
+    fn is_plain(&self, bit: u16) -> bool {
+        cfg!(not(target_arch = "wasm32")) && self.plain & bit != 0
+    }
 }
 
-/// The string value of the field `name` whose text (not `null`) is `text`, if present.
+/// The string value of the field `name` whose text (not `null`) is `text`, if present; `plain`:
+/// the scan found it to be a string without escapes.
 #[inline(always)]
 fn string_field<'a>(
-    text: Option<Text<'a>>,
+    text: Option<&'a str>,
+    plain: bool,
     name: &str,
     reason: Reason,
 ) -> Result<Option<Cow<'a, str>>, Rejection> {
     match text {
         None => Ok(None),
         // Known plain: its text between the quotes is its value.
-        Some(Text { text, plain: true }) => Ok(Some(Cow::Borrowed(&text[1..text.len() - 1]))),
-        Some(Text { text, .. }) => string_value(text, name, reason).map(Some),
+        Some(text) if plain => Ok(Some(Cow::Borrowed(&text[1..text.len() - 1]))),
+        Some(text) => string_value(text, name, reason).map(Some),
     }
 }
 
@@ -375,9 +391,14 @@ fn check_fields<'a>(
 ) -> Result<Event<'a>, Rejection> {
     let l = ck.limits;
     let known = Known::find(fields, plain);
-    let message_id = string_field(known.message_id, "messageId", Reason::InvalidMessageId)?
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| Rejection::new(Reason::MissingMessageId, "`messageId` is required"))?;
+    let message_id = string_field(
+        known.message_id,
+        known.is_plain(Known::MESSAGE_ID),
+        "messageId",
+        Reason::InvalidMessageId,
+    )?
+    .filter(|s| !s.is_empty())
+    .ok_or_else(|| Rejection::new(Reason::MissingMessageId, "`messageId` is required"))?;
     if !is_valid_message_id(&message_id, l.max_message_id_bytes) {
         return Err(Rejection::new(
             Reason::InvalidMessageId,
@@ -389,7 +410,12 @@ fn check_fields<'a>(
     }
     *message_id_out = Some(message_id.clone());
 
-    let kind = match string_field(known.kind, "type", Reason::InvalidType)? {
+    let kind = match string_field(
+        known.kind,
+        known.is_plain(Known::KIND),
+        "type",
+        Reason::InvalidType,
+    )? {
         Some(t) => {
             let kind = MessageType::parse(&t).ok_or_else(|| {
                 Rejection::new(
@@ -410,7 +436,12 @@ fn check_fields<'a>(
             .ok_or_else(|| Rejection::new(Reason::MissingType, "`type` is required"))?,
     };
 
-    let event = string_field(known.event, "event", Reason::InvalidEventName)?;
+    let event = string_field(
+        known.event,
+        known.is_plain(Known::EVENT),
+        "event",
+        Reason::InvalidEventName,
+    )?;
     match (&event, kind) {
         (None, MessageType::Track) => {
             return Err(Rejection::new(
@@ -429,7 +460,12 @@ fn check_fields<'a>(
         })?,
         _ => {}
     }
-    if let Some(name) = string_field(known.name, "name", Reason::InvalidEventName)? {
+    if let Some(name) = string_field(
+        known.name,
+        known.is_plain(Known::NAME),
+        "name",
+        Reason::InvalidEventName,
+    )? {
         if name.is_empty() || name.len() > l.max_event_name_bytes || has_control(&name) {
             return Err(Rejection::new(
                 Reason::InvalidEventName,
@@ -438,8 +474,11 @@ fn check_fields<'a>(
         }
     }
 
-    let ident = |text: Option<Text<'a>>, name: &str| -> Result<Option<Cow<'a, str>>, Rejection> {
-        let v = string_field(text, name, Reason::InvalidIdentity)?;
+    let ident = |text: Option<&'a str>,
+                 plain: bool,
+                 name: &str|
+     -> Result<Option<Cow<'a, str>>, Rejection> {
+        let v = string_field(text, plain, name, Reason::InvalidIdentity)?;
         if let Some(s) = &v {
             if !is_valid_identity(s, l.max_identity_bytes) {
                 return Err(Rejection::new(
@@ -453,42 +492,66 @@ fn check_fields<'a>(
         }
         Ok(v)
     };
-    let anonymous_id = ident(known.anonymous_id, "anonymousId")?;
-    let user_id = ident(known.user_id, "userId")?;
+    let anonymous_id = ident(
+        known.anonymous_id,
+        known.is_plain(Known::ANONYMOUS_ID),
+        "anonymousId",
+    )?;
+    let user_id = ident(known.user_id, known.is_plain(Known::USER_ID), "userId")?;
     if anonymous_id.is_none() && user_id.is_none() {
         return Err(Rejection::new(
             Reason::MissingIdentity,
             "`anonymousId` or `userId` is required",
         ));
     }
-    if ident(known.previous_id, "previousId")?.is_none() && kind == MessageType::Alias {
+    if ident(
+        known.previous_id,
+        known.is_plain(Known::PREVIOUS_ID),
+        "previousId",
+    )?
+    .is_none()
+        && kind == MessageType::Alias
+    {
         return Err(Rejection::new(
             Reason::MissingPreviousId,
             "an alias message needs `previousId`",
         ));
     }
-    if ident(known.group_id, "groupId")?.is_none() && kind == MessageType::Group {
+    if ident(known.group_id, known.is_plain(Known::GROUP_ID), "groupId")?.is_none()
+        && kind == MessageType::Group
+    {
         return Err(Rejection::new(
             Reason::MissingGroupId,
             "a group message needs `groupId`",
         ));
     }
 
-    let time_field = |text: Option<Text<'a>>,
+    let time_field = |text: Option<&'a str>,
+                      plain: bool,
                       name: &str,
                       reason: Reason|
      -> Result<Option<UnixMillis>, Rejection> {
-        match string_field(text, name, reason)? {
+        match string_field(text, plain, name, reason)? {
             None => Ok(None),
             Some(s) => parse_rfc3339(&s).map(Some).ok_or_else(|| {
                 Rejection::new(reason, format!("`{name}` must be an RFC 3339 date-time"))
             }),
         }
     };
-    let original_timestamp = time_field(known.timestamp, "timestamp", Reason::InvalidTimestamp)?;
+    let original_timestamp = time_field(
+        known.timestamp,
+        known.is_plain(Known::TIMESTAMP),
+        "timestamp",
+        Reason::InvalidTimestamp,
+    )?;
     let sent_at = match ck.sent_at {
         Some(s) => Some(s),
-        None => time_field(known.sent_at, "sentAt", Reason::InvalidTimestamp)?,
+        None => time_field(
+            known.sent_at,
+            known.is_plain(Known::SENT_AT),
+            "sentAt",
+            Reason::InvalidTimestamp,
+        )?,
     };
     let corrected = skew::correct(
         original_timestamp,
