@@ -160,17 +160,43 @@ const MAX_SWEEP_JUMP: i64 = TAG_MOD - KEEP_BUCKETS - 1;
 const MAX_LOAD_NUM: usize = 85;
 /// Growth factor numerator (/4): ×1.25 keeps the load between 0.68 and 0.85.
 const GROW_NUM: usize = 5;
+/// Slots of the previous table moved into the current one per insert while a resize is under
+/// way. A resize starts with `0.85 × C` ids in the old table (`C` its capacity) and the next one
+/// comes after `0.85 × 1.25 × C − 0.85 × C ≈ 0.21 × C` inserts; moving 32 slots per insert
+/// finishes after `C / 32 ≈ 0.03 × C`, well before, and keeps the time during which a new id
+/// is looked up in both tables short (with 8 per insert the load benchmark lost ≈ 6% of its
+/// throughput to those second lookups, with 32 ≈ 3%).
+const MIGRATE_PER_INSERT: usize = 32;
 
 /// Open-addressing hash set of 128-bit ids with a one-byte tag per slot (form + time bucket).
 /// Capacity is any size (not a power of two), the slot is found by multiply-shift of a keyed
 /// hash, probing is linear in Robin Hood order (so a miss stops early even at 85% load) and
 /// deletion is backward-shift.
+///
+/// Growth is incremental: the table that became too full stays, read-only, beside the new
+/// one, and every insert moves [`MIGRATE_PER_INSERT`] of its slots over (lookups check the new
+/// table, then the old one). A stop-the-world rehash of a million ids took 20–40 ms, during
+/// which every request in flight waited: that was the load benchmark's p99 (docs/COLLECTOR.md).
+/// A sweep ([`IdTable::retain`], a full scan anyway) and [`IdTable::clear`] first finish a
+/// resize that is under way, so entries are only ever deleted from a single table.
 #[derive(Debug, Clone)]
 pub struct IdTable {
-    keys: Vec<[u64; 2]>,
-    tags: Vec<u8>,
+    /// The current table; every insert goes here.
+    cur: Slots,
+    /// The previous table while its entries move over, with the index of the first slot not
+    /// moved yet. Its structure is never changed (so its Robin Hood lookups stay valid); only
+    /// the tag of an entry not moved yet may be updated in place.
+    old: Option<(Slots, usize)>,
+    /// Ids remembered in both tables (an id is in exactly one, counting moved slots once).
     len: usize,
     seed: [u64; 2],
+}
+
+/// One open-addressing table: parallel key and tag arrays (tag 0 = empty slot).
+#[derive(Debug, Clone, Default)]
+struct Slots {
+    keys: Vec<[u64; 2]>,
+    tags: Vec<u8>,
 }
 
 fn folded_mul(a: u64, b: u64) -> u64 {
@@ -178,40 +204,17 @@ fn folded_mul(a: u64, b: u64) -> u64 {
     (p as u64) ^ ((p >> 64) as u64)
 }
 
-impl IdTable {
-    /// An empty table; `seed` keys the hash so ids cannot be chosen to collide.
-    pub fn new(seed: [u64; 2]) -> Self {
+impl Slots {
+    fn with_capacity(cap: usize) -> Self {
         Self {
-            keys: Vec::new(),
-            tags: Vec::new(),
-            len: 0,
-            seed: [seed[0] | 1, seed[1] | 1],
+            keys: vec![[0, 0]; cap],
+            tags: vec![0; cap],
         }
     }
 
-    /// Remembered ids.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether no id is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Slots allocated.
-    pub fn capacity(&self) -> usize {
-        self.tags.len()
-    }
-
-    /// Heap bytes held by the table.
-    pub fn heap_bytes(&self) -> usize {
-        self.keys.capacity() * 16 + self.tags.capacity()
-    }
-
-    fn home(&self, k: [u64; 2]) -> usize {
-        let h = folded_mul(k[0] ^ self.seed[0], k[1] ^ self.seed[1]);
-        let h = folded_mul(h, 0x9E37_79B9_7F4A_7C15 ^ self.seed[1]);
+    fn home(&self, k: [u64; 2], seed: [u64; 2]) -> usize {
+        let h = folded_mul(k[0] ^ seed[0], k[1] ^ seed[1]);
+        let h = folded_mul(h, 0x9E37_79B9_7F4A_7C15 ^ seed[1]);
         ((u128::from(h) * self.tags.len() as u128) >> 64) as usize
     }
 
@@ -228,12 +231,12 @@ impl IdTable {
         }
     }
 
-    fn find(&self, k: [u64; 2], form: Form) -> Option<usize> {
+    fn find(&self, k: [u64; 2], form: Form, seed: [u64; 2]) -> Option<usize> {
         if self.tags.is_empty() {
             return None;
         }
         let want = form_bits(form);
-        let mut i = self.home(k);
+        let mut i = self.home(k, seed);
         let mut d = 0;
         loop {
             let t = self.tags[i];
@@ -246,7 +249,7 @@ impl IdTable {
             }
             // Robin Hood order: a resident closer to its home than we are to ours means the
             // id would have been placed here already — it is absent.
-            if self.dist(i, self.home(resident)) < d {
+            if self.dist(i, self.home(resident, seed)) < d {
                 return None;
             }
             i = self.next(i);
@@ -254,50 +257,10 @@ impl IdTable {
         }
     }
 
-    /// Touches the home slots of `keys` so their cache misses overlap (the lookups that
-    /// follow then mostly hit the cache); returns a value only to keep the loads alive.
-    pub fn warm(&self, keys: impl Iterator<Item = [u64; 2]>) -> u64 {
-        if self.tags.is_empty() {
-            return 0;
-        }
-        keys.fold(0u64, |acc, k| {
-            let h = self.home(k);
-            acc.wrapping_add(u64::from(self.tags[h]))
-                .wrapping_add(self.keys[h][0])
-        })
-    }
-
-    /// Whether the id is remembered.
-    pub fn contains(&self, k: [u64; 2], form: Form) -> bool {
-        self.find(k, form).is_some()
-    }
-
-    /// The stored tag of an id (for tests and diagnostics).
-    pub fn tag(&self, k: [u64; 2], form: Form) -> Option<u8> {
-        self.find(k, form).map(|i| self.tags[i])
-    }
-
-    /// Remembers an id with `bucket_tag` (1..=127); an existing entry keeps the newer tag
-    /// only if `newer` says so.
-    fn insert(&mut self, k: [u64; 2], form: Form, bucket_tag: u8, newer: impl Fn(u8, u8) -> bool) {
-        let tag = form_bits(form) | bucket_tag;
-        if let Some(i) = self.find(k, form) {
-            if newer(self.tags[i] & !FORM_BIT, bucket_tag) {
-                self.tags[i] = tag;
-            }
-            return;
-        }
-        if (self.len + 1) * 100 > self.tags.len() * MAX_LOAD_NUM {
-            self.grow();
-        }
-        self.place(k, tag);
-        self.len += 1;
-    }
-
     /// Robin Hood insertion of a key known to be absent: walking from its home, it takes
     /// the slot of the first resident closer to that resident's home, which moves on.
-    fn place(&mut self, mut k: [u64; 2], mut tag: u8) {
-        let mut i = self.home(k);
+    fn place(&mut self, mut k: [u64; 2], mut tag: u8, seed: [u64; 2]) {
+        let mut i = self.home(k, seed);
         let mut d = 0;
         loop {
             if self.tags[i] == 0 {
@@ -305,7 +268,7 @@ impl IdTable {
                 self.tags[i] = tag;
                 return;
             }
-            let rd = self.dist(i, self.home(self.keys[i]));
+            let rd = self.dist(i, self.home(self.keys[i], seed));
             if rd < d {
                 std::mem::swap(&mut self.keys[i], &mut k);
                 std::mem::swap(&mut self.tags[i], &mut tag);
@@ -316,25 +279,12 @@ impl IdTable {
         }
     }
 
-    fn grow(&mut self) {
-        let cap = (self.tags.len() * GROW_NUM / 4).max(64);
-        let old_keys = std::mem::take(&mut self.keys);
-        let old_tags = std::mem::take(&mut self.tags);
-        self.keys = vec![[0, 0]; cap];
-        self.tags = vec![0; cap];
-        for (k, t) in old_keys.into_iter().zip(old_tags) {
-            if t != 0 {
-                self.place(k, t);
-            }
-        }
-    }
-
     /// Removes the entry at `hole` by shifting the following displaced entries back one
     /// slot each (backward-shift deletion keeps the Robin Hood order; no tombstones).
-    fn delete_at(&mut self, mut hole: usize) {
+    fn delete_at(&mut self, mut hole: usize, seed: [u64; 2]) {
         loop {
             let j = self.next(hole);
-            if self.tags[j] == 0 || self.dist(j, self.home(self.keys[j])) == 0 {
+            if self.tags[j] == 0 || self.dist(j, self.home(self.keys[j], seed)) == 0 {
                 break;
             }
             self.keys[hole] = self.keys[j];
@@ -342,16 +292,162 @@ impl IdTable {
             hole = j;
         }
         self.tags[hole] = 0;
-        self.len -= 1;
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.keys.capacity() * 16 + self.tags.capacity()
+    }
+}
+
+impl IdTable {
+    /// An empty table; `seed` keys the hash so ids cannot be chosen to collide.
+    pub fn new(seed: [u64; 2]) -> Self {
+        Self {
+            cur: Slots::default(),
+            old: None,
+            len: 0,
+            seed: [seed[0] | 1, seed[1] | 1],
+        }
+    }
+
+    /// Remembered ids.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no id is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Slots allocated in the current table.
+    pub fn capacity(&self) -> usize {
+        self.cur.tags.len()
+    }
+
+    /// Whether a resize is under way (the previous table is still held).
+    pub fn resizing(&self) -> bool {
+        self.old.is_some()
+    }
+
+    /// Heap bytes held by the table (both tables during a resize).
+    pub fn heap_bytes(&self) -> usize {
+        self.cur.heap_bytes() + self.old.as_ref().map_or(0, |(o, _)| o.heap_bytes())
+    }
+
+    /// Touches the home slots of `keys` so their cache misses overlap (the lookups that
+    /// follow then mostly hit the cache); returns a value only to keep the loads alive.
+    pub fn warm(&self, keys: impl Iterator<Item = [u64; 2]>) -> u64 {
+        if self.cur.tags.is_empty() {
+            return 0;
+        }
+        keys.fold(0u64, |acc, k| {
+            let h = self.cur.home(k, self.seed);
+            acc.wrapping_add(u64::from(self.cur.tags[h]))
+                .wrapping_add(self.cur.keys[h][0])
+        })
+    }
+
+    /// Where an id is: `Ok(slot)` in the current table, `Err(slot)` in the old one.
+    fn locate(&self, k: [u64; 2], form: Form) -> Option<Result<usize, usize>> {
+        if let Some(i) = self.cur.find(k, form, self.seed) {
+            return Some(Ok(i));
+        }
+        let (old, moved) = self.old.as_ref()?;
+        let i = old.find(k, form, self.seed)?;
+        // A moved slot's id is in the current table, found above.
+        debug_assert!(i >= *moved, "a moved id was missing from the current table");
+        Some(Err(i))
+    }
+
+    /// Whether the id is remembered.
+    pub fn contains(&self, k: [u64; 2], form: Form) -> bool {
+        self.locate(k, form).is_some()
+    }
+
+    /// The stored tag of an id (for tests and diagnostics).
+    pub fn tag(&self, k: [u64; 2], form: Form) -> Option<u8> {
+        match self.locate(k, form)? {
+            Ok(i) => Some(self.cur.tags[i]),
+            Err(i) => self.old.as_ref().map(|(o, _)| o.tags[i]),
+        }
+    }
+
+    /// Remembers an id with `bucket_tag` (1..=127); an existing entry keeps the newer tag
+    /// only if `newer` says so.
+    fn insert(&mut self, k: [u64; 2], form: Form, bucket_tag: u8, newer: impl Fn(u8, u8) -> bool) {
+        let tag = form_bits(form) | bucket_tag;
+        match self.locate(k, form) {
+            Some(Ok(i)) => {
+                if newer(self.cur.tags[i] & !FORM_BIT, bucket_tag) {
+                    self.cur.tags[i] = tag;
+                }
+                return;
+            }
+            Some(Err(i)) => {
+                if let Some((old, _)) = &mut self.old {
+                    if newer(old.tags[i] & !FORM_BIT, bucket_tag) {
+                        old.tags[i] = tag;
+                    }
+                }
+                return;
+            }
+            None => {}
+        }
+        if (self.len + 1) * 100 > self.cur.tags.len() * MAX_LOAD_NUM {
+            self.grow();
+        }
+        self.cur.place(k, tag, self.seed);
+        self.len += 1;
+        self.migrate(MIGRATE_PER_INSERT);
+    }
+
+    /// Starts a resize: the current table becomes the old one (any resize still under way is
+    /// finished first, which the insert budget makes rare).
+    fn grow(&mut self) {
+        self.finish_resize();
+        let cap = (self.cur.tags.len() * GROW_NUM / 4).max(64);
+        let old = std::mem::replace(&mut self.cur, Slots::with_capacity(cap));
+        if self.len > 0 {
+            self.old = Some((old, 0));
+        }
+    }
+
+    /// Moves up to `n` slots of the old table into the current one; drops the old table when
+    /// every slot has moved.
+    fn migrate(&mut self, n: usize) {
+        let Some((old, moved)) = &mut self.old else {
+            return;
+        };
+        let end = (*moved + n).min(old.tags.len());
+        for i in *moved..end {
+            let t = old.tags[i];
+            if t != 0 {
+                self.cur.place(old.keys[i], t, self.seed);
+            }
+        }
+        *moved = end;
+        if end == old.tags.len() {
+            self.old = None;
+        }
+    }
+
+    fn finish_resize(&mut self) {
+        if let Some((old, moved)) = &self.old {
+            let rest = old.tags.len() - moved;
+            self.migrate(rest);
+        }
     }
 
     /// Removes every entry whose bucket tag (1..=127) `expired` says is too old.
     fn retain(&mut self, expired: impl Fn(u8) -> bool) {
+        self.finish_resize();
         let mut i = 0;
-        while i < self.tags.len() {
-            let t = self.tags[i];
+        while i < self.cur.tags.len() {
+            let t = self.cur.tags[i];
             if t != 0 && expired(t & !FORM_BIT) {
-                self.delete_at(i);
+                self.cur.delete_at(i, self.seed);
+                self.len -= 1;
             } else {
                 i += 1;
             }
@@ -359,7 +455,8 @@ impl IdTable {
     }
 
     fn clear(&mut self) {
-        self.tags.iter_mut().for_each(|t| *t = 0);
+        self.old = None;
+        self.cur.tags.iter_mut().for_each(|t| *t = 0);
         self.len = 0;
     }
 }
@@ -848,6 +945,85 @@ mod tests {
         for n in 0..2000u64 {
             assert_eq!(d.status(classify(&uuid(n)), 0), Status::New);
         }
+    }
+
+    /// A spread of distinct 128-bit keys (as the compact ids of random UUIDs would be).
+    fn key(n: u64) -> [u64; 2] {
+        [
+            n.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            n ^ 0xD1B5_4A32_D192_ED03,
+        ]
+    }
+
+    #[test]
+    fn incremental_resize_keeps_every_id_findable_and_finishes_in_time() {
+        let mut t = IdTable::new([3, 4]);
+        let newer = |old: u8, new: u8| new > old;
+        let mut resizes = 0;
+        let mut was_resizing = false;
+        for n in 0..300_000u64 {
+            t.insert(key(n), Form::Hex, 1, newer);
+            assert_eq!(t.len(), n as usize + 1);
+            if t.resizing() && !was_resizing {
+                resizes += 1;
+            }
+            was_resizing = t.resizing();
+            // Recent, old and never-inserted ids, checked while a resize may be under way.
+            for m in [n, n / 2, n / 7, n.saturating_sub(64)] {
+                assert!(
+                    t.contains(key(m), Form::Hex),
+                    "id {m} lost after insert {n}"
+                );
+                assert!(!t.contains(key(m), Form::Hyphenated), "other form of {m}");
+            }
+            assert!(!t.contains(key(n + 1), Form::Hex));
+            // The current table never goes past its load limit: a resize always finished
+            // within its insert budget (grow() would otherwise have had to finish it).
+            assert!(t.len() * 100 <= t.capacity() * MAX_LOAD_NUM, "insert {n}");
+        }
+        assert!(resizes > 30, "{resizes} resizes");
+        for n in 0..300_000u64 {
+            assert!(t.contains(key(n), Form::Hex), "id {n} lost at the end");
+        }
+        // Both tables are held only while a resize is under way.
+        assert!(t.heap_bytes() <= t.capacity() * 17 * 2);
+    }
+
+    #[test]
+    fn tag_updates_and_sweeps_during_a_resize() {
+        let newer = |old: u8, new: u8| new > old;
+        // Fill until a resize has just started, so nearly every id is still in the old table.
+        let mut t = IdTable::new([7, 8]);
+        let mut n = 0u64;
+        while !(t.resizing() && t.len() > 1000) {
+            t.insert(key(n), Form::Hex, if n % 2 == 0 { 1 } else { 2 }, newer);
+            n += 1;
+        }
+        // A newer tag for an id not moved yet is kept where it is, and seen.
+        t.insert(key(0), Form::Hex, 5, newer);
+        assert_eq!(t.tag(key(0), Form::Hex), Some(FORM_BIT | 5));
+        // An older tag does not replace a newer one.
+        t.insert(key(0), Form::Hex, 3, newer);
+        assert_eq!(t.tag(key(0), Form::Hex), Some(FORM_BIT | 5));
+        let len = t.len();
+        // A sweep finishes the resize, then drops exactly the expired ids (tag 1: even n but 0).
+        t.retain(|tag| tag == 1);
+        assert!(!t.resizing());
+        assert_eq!(t.len(), len - (n as usize).div_ceil(2) + 1);
+        for m in 0..n {
+            let expect = m == 0 || m % 2 == 1;
+            assert_eq!(t.contains(key(m), Form::Hex), expect, "id {m}");
+        }
+        // Clearing during a resize forgets everything.
+        let mut t2 = IdTable::new([7, 8]);
+        let mut m = 0u64;
+        while !t2.resizing() || t2.len() < 100 {
+            t2.insert(key(m), Form::Hex, 1, newer);
+            m += 1;
+        }
+        t2.clear();
+        assert!(t2.is_empty() && !t2.resizing());
+        assert!(!t2.contains(key(0), Form::Hex));
     }
 
     #[test]
