@@ -520,31 +520,49 @@ pub(crate) fn stop(b: &[u8], mut i: usize) -> usize {
 /// byte, which is all the caller uses: a borrow only propagates upwards).
 #[inline]
 fn stop_bytes(w: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let quote = w ^ (ONES * u64::from(b'"'));
-    let backslash = w ^ (ONES * u64::from(b'\\'));
-    let control = w.wrapping_sub(ONES * 0x20) & !w;
-    let quote = quote.wrapping_sub(ONES) & !quote;
-    let backslash = backslash.wrapping_sub(ONES) & !backslash;
-    (control | quote | backslash) & HIGH
+    (bytes_below(w, 0x20) | bytes_equal(w, b'"') | bytes_equal(w, b'\\')) & HIGH
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Nonzero (in the high bit of the lowest match, at least) exactly when some byte of `w` is
+/// `c`: the classic zero-byte test on `w ^ c…c`. Mask with [`HIGH`].
+#[inline(always)]
+pub(crate) fn bytes_equal(w: u64, c: u8) -> u64 {
+    let x = w ^ (ONES * u64::from(c));
+    x.wrapping_sub(ONES) & !x
+}
+
+/// Nonzero (in the high bit of the lowest match, at least) exactly when some byte of `w` is
+/// below `n` (`n` ≤ 0x80). Mask with [`HIGH`].
+#[inline(always)]
+pub(crate) fn bytes_below(w: u64, n: u8) -> u64 {
+    w.wrapping_sub(ONES * u64::from(n)) & !w
+}
+
+/// Whether some byte of `b` matches: `word` flags matches in eight bytes at a time (the
+/// [`bytes_equal`] / [`bytes_below`] tests, or-ed), `byte` tests the tail.
+#[inline(always)]
+pub(crate) fn any_byte(b: &[u8], word: impl Fn(u64) -> u64, byte: impl Fn(u8) -> bool) -> bool {
+    let mut chunks = b.chunks_exact(8);
+    let mut hits = 0u64;
+    for c in &mut chunks {
+        hits |= word(u64::from_le_bytes([
+            c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+        ]));
+    }
+    hits & HIGH != 0 || chunks.remainder().iter().any(|&c| byte(c))
 }
 
 /// Whether `b` holds a `"` or a `\\`: eight bytes at a time.
 #[inline]
 pub(crate) fn has_quote_or_backslash(b: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut chunks = b.chunks_exact(8);
-    let mut hits = 0u64;
-    for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        let quote = w ^ (ONES * u64::from(b'"'));
-        let backslash = w ^ (ONES * u64::from(b'\\'));
-        // Nonzero exactly when some byte of `quote` or `backslash` is zero.
-        hits |= (quote.wrapping_sub(ONES) & !quote) | (backslash.wrapping_sub(ONES) & !backslash);
-    }
-    hits & HIGH != 0 || chunks.remainder().iter().any(|b| matches!(b, b'"' | b'\\'))
+    any_byte(
+        b,
+        |w| bytes_equal(w, b'"') | bytes_equal(w, b'\\'),
+        |c| matches!(c, b'"' | b'\\'),
+    )
 }
 
 #[inline]

@@ -329,24 +329,12 @@ fn has_control(s: &str) -> bool {
 /// wasm keeps the plain loop (its size counts more than this speed).
 #[cfg(not(target_arch = "wasm32"))]
 fn may_have_control(b: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut chunks = b.chunks_exact(8);
-    let mut hits = 0u64;
-    for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        let del = w ^ (ONES * 0x7F);
-        let lead = w ^ (ONES * 0xC2);
-        // Each term is nonzero exactly when some byte is below 0x20, 0x7F or 0xC2.
-        hits |= (w.wrapping_sub(ONES * 0x20) & !w)
-            | (del.wrapping_sub(ONES) & !del)
-            | (lead.wrapping_sub(ONES) & !lead);
-    }
-    hits & HIGH != 0
-        || chunks
-            .remainder()
-            .iter()
-            .any(|&b| b < 0x20 || b == 0x7F || b == 0xC2)
+    use crate::scan::{any_byte, bytes_below, bytes_equal};
+    any_byte(
+        b,
+        |w| bytes_below(w, 0x20) | bytes_equal(w, 0x7F) | bytes_equal(w, 0xC2),
+        |c| c < 0x20 || c == 0x7F || c == 0xC2,
+    )
 }
 
 /// The bytes of a valid `messageId`: `[A-Za-z0-9._:-]`.
