@@ -110,6 +110,12 @@ pub struct Cli {
     /// How long a `messageId` is remembered for deduplication [default: 86400].
     #[arg(long, env = "MAIDIAN_DEDUP_WINDOW_SECS")]
     pub dedup_window_secs: Option<u64>,
+    /// Canonical `messageId`s per project the dedup table is sized for at start (17 B per slot
+    /// at ≤ 85% load, allocated up front); beyond it the table grows incrementally. 0 = start
+    /// empty [default: 0]. Set it to the ids a project stores per window to avoid resize work
+    /// in requests while the table fills (docs/COLLECTOR.md).
+    #[arg(long, env = "MAIDIAN_DEDUP_CAPACITY")]
+    pub dedup_capacity: Option<usize>,
     /// Requests that may wait for the writer at once; beyond it: 503 [default: 1024].
     #[arg(long, env = "MAIDIAN_QUEUE_DEPTH")]
     pub queue_depth: Option<usize>,
@@ -216,6 +222,8 @@ pub struct FileConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dedup_window_secs: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    dedup_capacity: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     queue_depth: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     rejected_raw_max_bytes: Option<usize>,
@@ -303,6 +311,8 @@ pub struct Config {
     pub gzip: bool,
     /// Dedup window.
     pub dedup_window_ms: i64,
+    /// Ids per project the dedup table is sized for at start (0: grows from empty).
+    pub dedup_capacity: usize,
     /// Writer queue bound.
     pub queue_depth: usize,
     /// Raw-event truncation in the rejected stream.
@@ -651,6 +661,7 @@ impl Config {
             },
             gzip: cli.gzip.or(file.gzip).unwrap_or(false),
             dedup_window_ms: ms(dedup_window_secs, "dedup_window_secs")?.saturating_mul(1000),
+            dedup_capacity: cli.dedup_capacity.or(file.dedup_capacity).unwrap_or(0),
             queue_depth,
             rejected_raw_max_bytes: cli
                 .rejected_raw_max_bytes
@@ -702,6 +713,7 @@ impl Config {
             rotate_idle_ms: Some(self.rotation.idle_ms as u64),
             gzip: Some(self.gzip),
             dedup_window_secs: Some((self.dedup_window_ms / 1000) as u64),
+            dedup_capacity: Some(self.dedup_capacity),
             queue_depth: Some(self.queue_depth),
             rejected_raw_max_bytes: Some(self.rejected_raw_max_bytes),
             read_timeout_ms: Some(self.read_timeout.as_millis() as u64),

@@ -310,6 +310,16 @@ impl IdTable {
         }
     }
 
+    /// Sizes an empty table for `ids` ids at most at the load limit (17 B per slot, allocated
+    /// now); a table already holding ids is left as it is.
+    pub fn reserve(&mut self, ids: usize) {
+        if self.len == 0 && ids > 0 {
+            let cap = ids.saturating_mul(100).div_ceil(MAX_LOAD_NUM).max(64);
+            self.old = None;
+            self.cur = Slots::with_capacity(cap);
+        }
+    }
+
     /// Remembered ids.
     pub fn len(&self) -> usize {
         self.len
@@ -572,6 +582,13 @@ impl DedupSet {
     /// A set that remembers ids for at least `window_ms`.
     pub fn new(window_ms: i64) -> Self {
         Self::with_seed(window_ms, random_seed())
+    }
+
+    /// As [`DedupSet::new`], with the compact-id table sized for `capacity` ids up front.
+    pub fn with_capacity(window_ms: i64, capacity: usize) -> Self {
+        let mut d = Self::new(window_ms);
+        d.table.reserve(capacity);
+        d
     }
 
     /// As [`DedupSet::new`] with a fixed hash seed (tests).
@@ -1026,6 +1043,26 @@ mod tests {
         }
         // Both tables are held only while a resize is under way.
         assert!(t.heap_bytes() <= t.capacity() * 17 * 2);
+    }
+
+    #[test]
+    fn a_reserved_table_holds_its_capacity_without_resizing() {
+        let mut t = IdTable::new([1, 2]);
+        t.reserve(10_000);
+        let cap = t.capacity();
+        assert!(cap * MAX_LOAD_NUM >= 10_000 * 100);
+        for n in 0..10_000u64 {
+            t.insert(key(n), Form::Hex, 1, |_, _| false);
+            assert!(!t.resizing(), "resized at {n}");
+        }
+        assert_eq!(t.capacity(), cap);
+        // One more grows it, as usual.
+        t.insert(key(10_000), Form::Hex, 1, |_, _| false);
+        assert!(t.resizing() && t.capacity() > cap);
+        assert!((0..=10_000).all(|n| t.contains(key(n), Form::Hex)));
+        // A table holding ids is not re-sized by reserve.
+        t.reserve(1 << 20);
+        assert!(t.capacity() < 1 << 20);
     }
 
     #[test]

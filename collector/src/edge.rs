@@ -642,7 +642,7 @@ mod tests {
             origins: vec![],
             cors_credentials: false,
         }];
-        let state = Arc::new(ProjectState::new("a", 1000));
+        let state = Arc::new(ProjectState::new("a", 1000, 0));
         let keys = Keys::new(&projects, |_| Some(state.clone()));
         assert_eq!(keys.lookup("k2").map(|r| r.index), Some(1));
         assert!(keys.lookup("k").is_none());

@@ -41,11 +41,11 @@ pub struct ProjectState {
 }
 
 impl ProjectState {
-    /// A project with an empty dedup set.
-    pub fn new(name: &str, window_ms: i64) -> Self {
+    /// A project with an empty dedup set sized for `capacity` ids (0: grows from empty).
+    pub fn new(name: &str, window_ms: i64, capacity: usize) -> Self {
         Self {
             name: name.into(),
-            dedup: Mutex::new(DedupSet::new(window_ms)),
+            dedup: Mutex::new(DedupSet::with_capacity(window_ms, capacity)),
             resolved: Notify::new(),
             dedup_gauges: OnceLock::new(),
         }

@@ -79,7 +79,7 @@ pub async fn run_reloadable(
 
     let mut by_name: HashMap<String, Arc<ProjectState>> = HashMap::new();
     for p in &config.projects {
-        let state = ProjectState::new(&p.name, config.dedup_window_ms);
+        let state = ProjectState::new(&p.name, config.dedup_window_ms, config.dedup_capacity);
         {
             let mut d = state.dedup.lock().unwrap_or_else(|e| e.into_inner());
             d.advance(now);

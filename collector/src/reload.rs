@@ -51,7 +51,7 @@ impl Projects {
             if self.lock().contains_key(&p.name) {
                 continue;
             }
-            let state = ProjectState::new(&p.name, config.dedup_window_ms);
+            let state = ProjectState::new(&p.name, config.dedup_window_ms, config.dedup_capacity);
             {
                 let mut d = state.dedup.lock().unwrap_or_else(|e| e.into_inner());
                 d.advance(now);
