@@ -35,6 +35,49 @@ pub struct Counters {
 }
 
 impl Counters {
+    /// The counters' names, in the persisted and reported form (one list for writing the
+    /// state, reading it back and the diagnostic event's properties).
+    const NAMES: [&'static str; 6] = [
+        "queue_overflow",
+        "pending_overflow",
+        "sampled_out",
+        "invalid",
+        "rejected",
+        "persist_failed",
+    ];
+
+    /// The values, in the order of [`Self::NAMES`].
+    fn values(&self) -> [u64; 6] {
+        [
+            self.queue_overflow,
+            self.pending_overflow,
+            self.sampled_out,
+            self.invalid,
+            self.rejected,
+            self.persist_failed,
+        ]
+    }
+
+    /// The counters from values in the order of [`Self::NAMES`].
+    fn from_values(v: [u64; 6]) -> Self {
+        let [
+            queue_overflow,
+            pending_overflow,
+            sampled_out,
+            invalid,
+            rejected,
+            persist_failed,
+        ] = v;
+        Self {
+            queue_overflow,
+            pending_overflow,
+            sampled_out,
+            invalid,
+            rejected,
+            persist_failed,
+        }
+    }
+
     /// True when nothing is to report.
     pub fn is_zero(&self) -> bool {
         *self == Self::default()
@@ -42,14 +85,7 @@ impl Counters {
     /// The report's properties.
     pub fn to_properties(&self) -> Obj {
         let mut m = Obj::new();
-        for (k, v) in [
-            ("queue_overflow", self.queue_overflow),
-            ("pending_overflow", self.pending_overflow),
-            ("sampled_out", self.sampled_out),
-            ("invalid", self.invalid),
-            ("rejected", self.rejected),
-            ("persist_failed", self.persist_failed),
-        ] {
+        for (k, v) in Self::NAMES.into_iter().zip(self.values()) {
             if v > 0 {
                 m.insert(k.into(), v.into());
             }
@@ -127,18 +163,16 @@ impl State {
         }
         o.push_str(",\"session\":{\"id\":");
         opt(&mut o, &self.session.id);
-        let d = &self.dropped;
         o.push_str(",\"last\":");
         push_i64(&mut o, self.session.last);
-        for (name, n) in [
-            ("},\"dropped\":{\"queue_overflow\":", d.queue_overflow),
-            (",\"pending_overflow\":", d.pending_overflow),
-            (",\"sampled_out\":", d.sampled_out),
-            (",\"invalid\":", d.invalid),
-            (",\"rejected\":", d.rejected),
-            (",\"persist_failed\":", d.persist_failed),
-        ] {
-            o.push_str(name);
+        o.push_str("},\"dropped\":{");
+        let names = Counters::NAMES.into_iter();
+        for (i, (name, n)) in names.zip(self.dropped.values()).enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            s(&mut o, name);
+            o.push(':');
             push_u64(&mut o, n);
         }
         o.push_str("}}");
@@ -162,14 +196,7 @@ impl State {
                 id: string(s, "id"),
                 last: int(s, "last").unwrap_or(0),
             },
-            dropped: Counters {
-                queue_overflow: n("queue_overflow"),
-                pending_overflow: n("pending_overflow"),
-                sampled_out: n("sampled_out"),
-                invalid: n("invalid"),
-                rejected: n("rejected"),
-                persist_failed: n("persist_failed"),
-            },
+            dropped: Counters::from_values(Counters::NAMES.map(n)),
         })
     }
 }
