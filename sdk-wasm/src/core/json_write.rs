@@ -248,6 +248,21 @@ impl<'a> ObjWriter<'a> {
 
 /// `v` as JSON text: numbers as their literal, object entries in order.
 pub fn value(out: &mut String, v: &Json) {
+    write(out, v, false);
+}
+
+/// `v` as JSON text with every object's keys in sorted order (byte order of the keys), at
+/// every depth: the text redaction hashes (`core::redact`).
+pub fn sorted_value(out: &mut String, v: &Json) {
+    write(out, v, true);
+}
+
+/// `m` as a JSON object, entries in order.
+pub fn object(out: &mut String, m: &Obj) {
+    write_object(out, m, false);
+}
+
+fn write(out: &mut String, v: &Json, sort: bool) {
     match v {
         Json::Null => out.push_str("null"),
         Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -259,24 +274,33 @@ pub fn value(out: &mut String, v: &Json) {
                 if i > 0 {
                     out.push(',');
                 }
-                value(out, x);
+                write(out, x, sort);
             }
             out.push(']');
         }
-        Json::Obj(m) => object(out, m),
+        Json::Obj(m) => write_object(out, m, sort),
     }
 }
 
-/// `m` as a JSON object, entries in order.
-pub fn object(out: &mut String, m: &Obj) {
+fn write_object(out: &mut String, m: &Obj, sort: bool) {
     out.push('{');
-    for (i, (k, v)) in m.iter().enumerate() {
+    let mut entry = |i: usize, k: &str, v: &Json| {
         if i > 0 {
             out.push(',');
         }
         string(out, k);
         out.push(':');
-        value(out, v);
+        write(out, v, sort);
+    };
+    if sort {
+        for (i, at) in m.sorted_indices().into_iter().enumerate() {
+            let (k, v) = m.entry(at);
+            entry(i, k, v);
+        }
+    } else {
+        for (i, (k, v)) in m.iter().enumerate() {
+            entry(i, k, v);
+        }
     }
     out.push('}');
 }

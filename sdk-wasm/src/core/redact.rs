@@ -18,39 +18,9 @@ fn text(v: &Json) -> String {
         Json::Str(s) => s.clone(),
         other => {
             let mut out = String::new();
-            sorted(&mut out, other);
+            super::json_write::sorted_value(&mut out, other);
             out
         }
-    }
-}
-
-/// `v` as JSON text with every object's keys in sorted order.
-fn sorted(out: &mut String, v: &Json) {
-    match v {
-        Json::Obj(o) => {
-            out.push('{');
-            for (i, at) in o.sorted_indices().into_iter().enumerate() {
-                let (k, v) = o.entry(at);
-                if i > 0 {
-                    out.push(',');
-                }
-                super::json_write::string(out, k);
-                out.push(':');
-                sorted(out, v);
-            }
-            out.push('}');
-        }
-        Json::Arr(a) => {
-            out.push('[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                sorted(out, x);
-            }
-            out.push(']');
-        }
-        scalar => super::json_write::value(out, scalar),
     }
 }
 
