@@ -732,13 +732,14 @@ impl DedupSet {
     /// Ends the reservation of `ticket` on `key`; whether it held one.
     fn end_reservation(&mut self, key: IdKey<'_>, ticket: u64) -> bool {
         match key {
-            IdKey::Compact(v, f) => {
-                let held = self.flight_compact.get(&(v, f)) == Some(&ticket);
-                if held {
-                    self.flight_compact.remove(&(v, f));
+            IdKey::Compact(v, f) => match self.flight_compact.entry((v, f)) {
+                // One lookup: the entry found is the one removed.
+                Entry::Occupied(e) if *e.get() == ticket => {
+                    e.remove();
+                    true
                 }
-                held
-            }
+                _ => false,
+            },
             IdKey::Text(s) => {
                 let held = self.flight_text.get(s) == Some(&ticket);
                 if held {
