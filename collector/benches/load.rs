@@ -274,19 +274,23 @@ fn main() {
         rt.block_on(async {
             let hs: Vec<_> = tasks.into_iter().map(tokio::spawn).collect();
             let mut lat = Vec::new();
+            let mut means = Vec::new();
             let mut errors = 0;
             for h in hs {
                 let (l, e) = h.await.expect("task");
+                if !l.is_empty() {
+                    means.push(l.iter().map(|&v| f64::from(v)).sum::<f64>() / l.len() as f64);
+                }
                 lat.extend(l);
                 errors += e;
             }
-            (lat, errors)
+            (lat, errors, means)
         })
     };
     run(warmup);
     let cpu0 = cpu_ticks(pid);
     let t0 = Instant::now();
-    let (mut lat, errors) = run(count);
+    let (mut lat, errors, mut means) = run(count);
     let elapsed = t0.elapsed();
     let cpu = (cpu_ticks(pid) - cpu0) as f64 / clk_tck();
     let requests = lat.len();
@@ -315,6 +319,16 @@ fn main() {
         pct(0.90),
         pct(0.99),
         pct(1.0)
+    );
+    means.sort_by(f64::total_cmp);
+    println!(
+        "latency ms: p10 {:.2}  p25 {:.2}  p75 {:.2}  p99.9 {:.2}; mean per connection {:.2}-{:.2}",
+        pct(0.10),
+        pct(0.25),
+        pct(0.75),
+        pct(0.999),
+        means.first().copied().unwrap_or(0.0) / 1000.0,
+        means.last().copied().unwrap_or(0.0) / 1000.0,
     );
     println!(
         "server CPU: {:.2} s for {} events = {:.2} CPU-s per million events",
