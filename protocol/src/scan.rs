@@ -20,6 +20,11 @@ use serde::Deserialize;
 
 use crate::reason::Reason;
 
+mod classify;
+
+use classify::HIGH;
+pub(crate) use classify::{bytes_below, bytes_equal, stop};
+
 /// A top-level field: its key (decoded; borrowed unless it has escapes) and its value's text.
 pub(crate) type Field<'a> = (Cow<'a, str>, &'a str);
 
@@ -65,8 +70,6 @@ pub(crate) struct Key {
     pub start: usize,
     /// Index just past the closing `"`.
     pub end: usize,
-    /// Decoded length in bytes.
-    pub len: usize,
     /// Whether the key has escapes (then its text is not its value).
     pub escaped: bool,
 }
@@ -103,19 +106,6 @@ pub(crate) enum Scan<'a> {
 
 /// Deepest absolute level the container bitset tracks; deeper text falls back.
 const MAX_TRACKED_DEPTH: usize = 65;
-
-/// Bytes that end the fast run inside a string: `"`, `\` and control characters.
-static STRING_STOP: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        t[i] = true;
-        i += 1;
-    }
-    t[b'"' as usize] = true;
-    t[b'\\' as usize] = true;
-    t
-};
 
 /// A JSON string that borrows from the input unless it contains escapes.
 #[derive(Deserialize)]
@@ -169,14 +159,17 @@ impl Scanner<'_> {
     pub(crate) fn string(&mut self) -> Option<(usize, bool)> {
         let b = self.b;
         let start = self.i + 1;
-        let i = stop(b, start);
-        if b.get(i) == Some(&b'"') {
-            self.i = i + 1;
-            return Some((i - start, false));
+        match classify::quote_or_stop(b, start) {
+            Ok(end) => {
+                self.i = end + 1;
+                Some((end - start, false))
+            }
+            Err(i) => {
+                let (end, len, escaped) = string_rest(b, start, i)?;
+                self.i = end;
+                Some((len, escaped))
+            }
         }
-        let (end, len, escaped) = string_rest(b, start, i)?;
-        self.i = end;
-        Some((len, escaped))
     }
 
     /// The number grammar serde_json accepts.
@@ -277,7 +270,7 @@ impl Scanner<'_> {
             return None;
         }
         let start = self.i;
-        let (len, escaped) = self.string()?;
+        let (_, escaped) = self.string()?;
         let end = self.i;
         self.ws();
         if self.peek() != b':' {
@@ -288,7 +281,6 @@ impl Scanner<'_> {
         Some(Key {
             start,
             end,
-            len,
             escaped,
         })
     }
@@ -299,10 +291,26 @@ impl Scanner<'_> {
         self.member_key().map(drop)
     }
 
+    /// Skips whitespace and returns the byte after it (0 at the end). Compact JSON has none,
+    /// so the first look usually answers.
+    #[inline(always)]
+    fn peek_ws(&mut self) -> u8 {
+        let c = self.peek();
+        if c > b' ' {
+            return c;
+        }
+        self.ws();
+        self.peek()
+    }
+
     /// Scans one top-level field's value (`self.i` at its first byte) and returns the first
     /// shape violation in it, in text order. `max_own_keys` bounds the value's own keys when it
     /// is an object. `None`: invalid or too deep to track.
-    fn value(&mut self, l: &ScanLimits, max_own_keys: usize) -> Option<Option<Reason>> {
+    ///
+    /// Whitespace before a value is skipped where the value is dispatched (its own arm), and a
+    /// separator or closing byte is looked for before any whitespace is: compact JSON pays for
+    /// neither.
+    fn field_value(&mut self, l: &ScanLimits, max_own_keys: usize) -> Option<Option<Reason>> {
         let mut first: Option<Reason> = None;
         // Absolute level of the innermost open container; the event object is 1.
         let mut depth = 1usize;
@@ -310,7 +318,7 @@ impl Scanner<'_> {
         let mut objects: u64 = 0;
         let mut own_keys = 0usize;
         loop {
-            // At a value.
+            // At a value, or whitespace before it.
             match self.peek() {
                 c @ (b'{' | b'[') => {
                     self.i += 1;
@@ -319,13 +327,13 @@ impl Scanner<'_> {
                         return None;
                     }
                     if depth > l.max_depth {
-                        flag(&mut first, Reason::TooDeep);
+                        first = flag(first, Reason::TooDeep);
                     }
                     let bit = 1u64 << (depth - 2);
-                    self.ws();
+                    let next = self.peek_ws();
                     if c == b'{' {
                         objects |= bit;
-                        if self.peek() == b'}' {
+                        if next == b'}' {
                             self.i += 1;
                             depth -= 1;
                         } else {
@@ -334,7 +342,7 @@ impl Scanner<'_> {
                         }
                     } else {
                         objects &= !bit;
-                        if self.peek() == b']' {
+                        if next == b']' {
                             self.i += 1;
                             depth -= 1;
                         } else {
@@ -345,12 +353,16 @@ impl Scanner<'_> {
                 b'"' => {
                     let (len, _) = self.string()?;
                     if len > l.max_string_bytes {
-                        flag(&mut first, Reason::StringTooLong);
+                        first = flag(first, Reason::StringTooLong);
                     }
                 }
                 b't' => self.literal(b"true")?,
                 b'f' => self.literal(b"false")?,
                 b'n' => self.literal(b"null")?,
+                b' ' | b'\n' | b'\t' | b'\r' => {
+                    self.ws();
+                    continue;
+                }
                 _ => self.number()?,
             }
             // After a value: close containers until one continues with a comma.
@@ -358,18 +370,15 @@ impl Scanner<'_> {
                 if depth == 1 {
                     return Some(first);
                 }
-                self.ws();
                 let in_object = objects & (1u64 << (depth - 2)) != 0;
-                match (self.peek(), in_object) {
+                match (self.peek_ws(), in_object) {
                     (b',', true) => {
                         self.i += 1;
-                        self.ws();
                         self.key(l, depth, max_own_keys, &mut own_keys, &mut first)?;
                         break;
                     }
                     (b',', false) => {
                         self.i += 1;
-                        self.ws();
                         break;
                     }
                     (b'}', true) | (b']', false) => {
@@ -382,7 +391,8 @@ impl Scanner<'_> {
         }
     }
 
-    /// A key inside a field's value, its colon and the whitespace up to the value.
+    /// A key inside a field's value (whitespace before it allowed), and its colon; the
+    /// whitespace after the colon is left to the value's dispatch.
     #[inline(always)]
     fn key(
         &mut self,
@@ -392,18 +402,40 @@ impl Scanner<'_> {
         own_keys: &mut usize,
         first: &mut Option<Reason>,
     ) -> Option<()> {
-        let key = self.member_key()?;
-        if key.len == 0 || key.len > l.max_key_bytes {
-            flag(first, Reason::InvalidKey);
+        if self.peek_ws() != b'"' {
+            return None;
+        }
+        let (len, _) = self.string()?;
+        if self.peek_ws() != b':' {
+            return None;
+        }
+        self.i += 1;
+        // Empty or longer than the limit (0 wraps around).
+        if len.wrapping_sub(1) >= l.max_key_bytes {
+            *first = flag(*first, Reason::InvalidKey);
         }
         if depth == 2 {
             *own_keys += 1;
             if *own_keys > max_own_keys {
-                flag(first, Reason::TooManyProperties);
+                *first = flag(*first, Reason::TooManyProperties);
             }
         }
         Some(())
     }
+}
+
+/// [`Scanner::field_value`] at `i` in `b`: the index past the value and its first violation.
+/// Out of line, with its own registers: inlined into [`object`], its state spilled.
+#[inline(never)]
+fn value(
+    b: &[u8],
+    i: usize,
+    l: &ScanLimits,
+    max_own_keys: usize,
+) -> Option<(usize, Option<Reason>)> {
+    let mut s = Scanner { b, i };
+    let violation = s.field_value(l, max_own_keys)?;
+    Some((s.i, violation))
 }
 
 /// The rest of [`Scanner::string`] from the first stop byte `i` that is not the closing
@@ -497,50 +529,6 @@ fn number_end(b: &[u8], mut i: usize) -> Option<usize> {
     Some(i)
 }
 
-/// The position of the first `"`, `\\` or control byte at or after `i` (`b.len()` if none):
-/// eight bytes at a time, then byte by byte up to the stop.
-#[inline(always)]
-pub(crate) fn stop(b: &[u8], mut i: usize) -> usize {
-    while let Some(chunk) = b.get(i..i + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let stops = stop_bytes(u64::from_le_bytes(word));
-        if stops != 0 {
-            return i + (stops.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while i < b.len() && !STRING_STOP[usize::from(b[i])] {
-        i += 1;
-    }
-    i
-}
-
-/// High bit set in each byte of `w` that is `"`, `\` or below 0x20 (exact for the lowest such
-/// byte, which is all the caller uses: a borrow only propagates upwards).
-#[inline]
-fn stop_bytes(w: u64) -> u64 {
-    (bytes_below(w, 0x20) | bytes_equal(w, b'"') | bytes_equal(w, b'\\')) & HIGH
-}
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
-/// Nonzero (in the high bit of the lowest match, at least) exactly when some byte of `w` is
-/// `c`: the classic zero-byte test on `w ^ c…c`. Mask with [`HIGH`].
-#[inline(always)]
-pub(crate) fn bytes_equal(w: u64, c: u8) -> u64 {
-    let x = w ^ (ONES * u64::from(c));
-    x.wrapping_sub(ONES) & !x
-}
-
-/// Nonzero (in the high bit of the lowest match, at least) exactly when some byte of `w` is
-/// below `n` (`n` ≤ 0x80). Mask with [`HIGH`].
-#[inline(always)]
-pub(crate) fn bytes_below(w: u64, n: u8) -> u64 {
-    w.wrapping_sub(ONES * u64::from(n)) & !w
-}
-
 /// Whether some byte of `b` matches: `word` flags matches in eight bytes at a time (the
 /// [`bytes_equal`] / [`bytes_below`] tests, or-ed), `byte` tests the tail.
 #[inline(always)]
@@ -565,11 +553,12 @@ pub(crate) fn has_quote_or_backslash(b: &[u8]) -> bool {
     )
 }
 
-#[inline]
-fn flag(first: &mut Option<Reason>, r: Reason) {
-    if first.is_none() {
-        *first = Some(r);
-    }
+/// Notes a shape violation unless an earlier one is noted. Cold and out of line: violations
+/// are rare, so the checks that call it stay one predicted branch each.
+#[cold]
+#[inline(never)]
+fn flag(first: Option<Reason>, r: Reason) -> Option<Reason> {
+    first.or(Some(r))
 }
 
 fn hex4(b: &[u8], i: usize) -> Option<u32> {
@@ -660,7 +649,9 @@ fn object_at<'a>(s: &mut Scanner<'a>, json: &'a str, l: &ScanLimits) -> Option<S
                 let long = len > l.max_string_bytes;
                 (long.then_some(Reason::StringTooLong), !escaped)
             } else {
-                (s.value(l, own)?, false)
+                let (end, violation) = value(s.b, s.i, l, own)?;
+                s.i = end;
+                (violation, false)
             };
             if shape.is_none() {
                 shape = violation.map(|r| (fields.len(), r));
@@ -692,34 +683,6 @@ fn object_at<'a>(s: &mut Scanner<'a>, json: &'a str, l: &ScanLimits) -> Option<S
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stop_finds_the_first_stop_byte() {
-        let reference = |b: &[u8], i: usize| {
-            (i..b.len())
-                .find(|&j| STRING_STOP[usize::from(b[j])])
-                .unwrap_or(b.len())
-        };
-        let fillers = [b'a', b' ', 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xdc, 0xff];
-        let stops = [b'"', b'\\', 0x00, 0x0a, 0x1f];
-        for len in 0..40 {
-            for filler in fillers {
-                let mut b = vec![filler; len];
-                for from in 0..=len {
-                    assert_eq!(stop(&b, from), reference(&b, from));
-                }
-                for at in 0..len {
-                    for hit in stops {
-                        b[at] = hit;
-                        for from in 0..=len {
-                            assert_eq!(stop(&b, from), reference(&b, from), "{b:?} {from}");
-                        }
-                        b[at] = filler;
-                    }
-                }
-            }
-        }
-    }
 
     #[test]
     fn number_grammar_is_serde_jsons() {

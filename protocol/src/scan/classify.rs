@@ -1,0 +1,256 @@
+//! Byte classification for the scan: where the next string stop byte (`"`, `\` or a control
+//! byte below 0x20) is. This module owns the word-at-a-time search and its two forms: SSE2
+//! sixteen bytes at a time on x86_64 (baseline there; the intrinsics that take no pointers are
+//! safe to call since Rust 1.87, and the sixteen bytes are loaded from a checked array, so no
+//! `unsafe`), and eight-byte SWAR words on every other target (wasm32 keeps its size, aarch64
+//! its portability). Both end with a byte loop for the last few bytes of the text, and both
+//! answer exactly what a byte-by-byte search would (tested below and in `scan`'s tests).
+
+/// Bytes that end the fast run inside a string: `"`, `\` and control characters.
+pub(crate) static STRING_STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+/// The position of the first `"`, `\\` or control byte at or after `i` (`b.len()` if none).
+#[inline(always)]
+pub(crate) fn stop(b: &[u8], i: usize) -> usize {
+    match words(b, i) {
+        Ok(j) => j,
+        Err(i) => tail_stop(b, i),
+    }
+}
+
+/// The first stop byte at or after `i`: `Ok(j)` when it is a `"` (how a string without
+/// escapes ends), `Err(j)` when it is a `\\` or a control byte, or `Err(b.len())` (or `i`, if
+/// past the end) when there is none. Inline: one word, which holds most keys and short values;
+/// longer runs go on out of line.
+#[inline(always)]
+pub(crate) fn quote_or_stop(b: &[u8], i: usize) -> Result<usize, usize> {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(Some(chunk)) = b.get(i..).map(<[u8]>::first_chunk::<16>) {
+        return match sse2::first_stop(chunk) {
+            Some((j, true)) => Ok(i + j),
+            Some((j, false)) => Err(i + j),
+            None => quote_or_stop_long(b, i + 16),
+        };
+    }
+    quote_or_stop_long(b, i)
+}
+
+/// [`quote_or_stop`] past its first word.
+#[inline(never)]
+fn quote_or_stop_long(b: &[u8], i: usize) -> Result<usize, usize> {
+    #[cfg(target_arch = "x86_64")]
+    let found = sse2::quote_or_stop(b, i);
+    #[cfg(not(target_arch = "x86_64"))]
+    let found = words(b, i).map(|j| (j, b.get(j) == Some(&b'"')));
+    let j = match found {
+        Ok((j, quote)) => return if quote { Ok(j) } else { Err(j) },
+        Err(i) => tail_stop(b, i),
+    };
+    if b.get(j) == Some(&b'"') {
+        Ok(j)
+    } else {
+        Err(j)
+    }
+}
+
+/// A word at a time: `Ok(j)`, the first stop's position, or `Err(k)`: no stop before `k`, where
+/// fewer than a word's bytes are left.
+#[inline(always)]
+fn words(b: &[u8], i: usize) -> Result<usize, usize> {
+    #[cfg(target_arch = "x86_64")]
+    return sse2::quote_or_stop(b, i).map(|(j, _)| j);
+    #[cfg(not(target_arch = "x86_64"))]
+    return swar_stop(b, i);
+}
+
+/// The byte-by-byte end of [`stop`]: fewer than a word's bytes are left, or `i` is a stop.
+#[inline(always)]
+fn tail_stop(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && !STRING_STOP[usize::from(b[i])] {
+        i += 1;
+    }
+    i
+}
+
+/// Eight bytes at a time: `Ok(j)`, the first stop's position, or `Err(k)`: none before `k`,
+/// where fewer than eight bytes are left.
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[inline(always)]
+pub(crate) fn swar_stop(b: &[u8], mut i: usize) -> Result<usize, usize> {
+    while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let stops = stop_bytes(u64::from_le_bytes(*chunk));
+        if stops != 0 {
+            return Ok(i + (stops.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    Err(i)
+}
+
+/// High bit set in each byte of `w` that is `"`, `\` or below 0x20 (exact for the lowest such
+/// byte, which is all the caller uses: a borrow only propagates upwards).
+#[inline]
+fn stop_bytes(w: u64) -> u64 {
+    (bytes_below(w, 0x20) | bytes_equal(w, b'"') | bytes_equal(w, b'\\')) & HIGH
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+pub(crate) const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Nonzero (in the high bit of the lowest match, at least) exactly when some byte of `w` is
+/// `c`: the classic zero-byte test on `w ^ c…c`. Mask with [`HIGH`].
+#[inline(always)]
+pub(crate) fn bytes_equal(w: u64, c: u8) -> u64 {
+    let x = w ^ (ONES * u64::from(c));
+    x.wrapping_sub(ONES) & !x
+}
+
+/// Nonzero (in the high bit of the lowest match, at least) exactly when some byte of `w` is
+/// below `n` (`n` ≤ 0x80). Mask with [`HIGH`].
+#[inline(always)]
+pub(crate) fn bytes_below(w: u64, n: u8) -> u64 {
+    w.wrapping_sub(ONES * u64::from(n)) & !w
+}
+
+/// SSE2 (x86_64's baseline): sixteen bytes per compare.
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use safe_arch::{
+        bitor_m128i, cmp_eq_mask_i8_m128i, load_unaligned_m128i, min_u8_m128i, move_mask_i8_m128i,
+        set_splat_i8_m128i,
+    };
+
+    /// Bit `k` of the first mask: byte `k` of `c` is `"`, `\\` or below 0x20; of the second:
+    /// it is `"`.
+    #[inline(always)]
+    fn masks(c: &[u8; 16]) -> (u32, u32) {
+        let v = load_unaligned_m128i(c);
+        let quote = cmp_eq_mask_i8_m128i(v, set_splat_i8_m128i(b'"' as i8));
+        let backslash = cmp_eq_mask_i8_m128i(v, set_splat_i8_m128i(b'\\' as i8));
+        // `v <= 0x1F` unsigned: the minimum with 0x1F is `v` itself.
+        let control = cmp_eq_mask_i8_m128i(min_u8_m128i(v, set_splat_i8_m128i(0x1F)), v);
+        let stops = bitor_m128i(bitor_m128i(quote, backslash), control);
+        (
+            move_mask_i8_m128i(stops) as u32,
+            move_mask_i8_m128i(quote) as u32,
+        )
+    }
+
+    /// The first stop in `c` and whether it is a `"`.
+    #[inline(always)]
+    pub(super) fn first_stop(c: &[u8; 16]) -> Option<(usize, bool)> {
+        let (stops, quotes) = masks(c);
+        if stops == 0 {
+            return None;
+        }
+        let first = stops & stops.wrapping_neg();
+        Some((stops.trailing_zeros() as usize, quotes & first != 0))
+    }
+
+    /// Sixteen bytes at a time: `Ok((j, quote))`, the first stop's position and whether it is
+    /// a `"`, or `Err(k)`: none before `k`, where fewer than sixteen bytes are left.
+    #[inline(always)]
+    pub(super) fn quote_or_stop(b: &[u8], mut i: usize) -> Result<(usize, bool), usize> {
+        while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<16>) {
+            if let Some((j, quote)) = first_stop(chunk) {
+                return Ok((i + j, quote));
+            }
+            i += 16;
+        }
+        Err(i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference(b: &[u8], i: usize) -> usize {
+        (i..b.len())
+            .find(|&j| STRING_STOP[usize::from(b[j])])
+            .unwrap_or(b.len())
+    }
+
+    /// `quote_or_stop` is `stop` and a look at the byte it found.
+    fn check_quote_or_stop(b: &[u8], from: usize) {
+        let j = reference(b, from).max(from);
+        let want = if b.get(j) == Some(&b'"') {
+            Ok(j)
+        } else {
+            Err(j)
+        };
+        assert_eq!(quote_or_stop(b, from), want, "{b:?} {from}");
+    }
+
+    #[test]
+    fn stop_finds_the_first_stop_byte() {
+        let fillers = [
+            b'a', b' ', 0x20, 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0x9f, 0xa0, 0xdc, 0xff,
+        ];
+        let stops = [b'"', b'\\', 0x00, 0x01, 0x0a, 0x1f];
+        for len in 0..70 {
+            for filler in fillers {
+                let mut b = vec![filler; len];
+                for from in 0..=len {
+                    assert_eq!(stop(&b, from), reference(&b, from));
+                    assert_eq!(
+                        swar_stop(&b, from).unwrap_or_else(|k| tail_stop(&b, k)),
+                        reference(&b, from)
+                    );
+                    check_quote_or_stop(&b, from);
+                }
+                for at in 0..len {
+                    for hit in stops {
+                        b[at] = hit;
+                        for from in 0..=len {
+                            let want = reference(&b, from);
+                            assert_eq!(stop(&b, from), want, "{b:?} {from}");
+                            assert_eq!(
+                                swar_stop(&b, from).unwrap_or_else(|k| tail_stop(&b, k)),
+                                want,
+                                "{b:?} {from}"
+                            );
+                            check_quote_or_stop(&b, from);
+                        }
+                        b[at] = filler;
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_byte_value_is_classified_as_the_table_says() {
+        // Each byte value at each position of a sixteen-byte window, over a filler that is
+        // never a stop.
+        for v in 0..=255u8 {
+            for at in 0..40 {
+                let mut b = vec![b'x'; 40];
+                b[at] = v;
+                let want = if STRING_STOP[usize::from(v)] { at } else { 40 };
+                for from in 0..=at {
+                    assert_eq!(stop(&b, from), want, "byte {v:#x} at {at} from {from}");
+                    check_quote_or_stop(&b, from);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn past_the_end_is_the_end() {
+        assert_eq!(stop(b"abc", 3), 3);
+        assert_eq!(stop(b"abc", 7), 7);
+        assert_eq!(quote_or_stop(b"abc", 3), Err(3));
+        assert_eq!(quote_or_stop(b"abc", 7), Err(7));
+    }
+}
