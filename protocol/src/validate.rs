@@ -699,3 +699,6 @@ mod tests;
 
 #[cfg(test)]
 mod scan_tests;
+
+#[cfg(test)]
+mod edge_tests;

@@ -247,6 +247,32 @@ mod tests {
     }
 
     #[test]
+    fn the_first_of_two_stops_decides() {
+        // A quote after another stop in the same word (or the next) is not the answer.
+        let pairs = [
+            (b'\\', b'"'),
+            (0x01, b'"'),
+            (b'"', b'\\'),
+            (b'"', b'"'),
+            (b'\\', 0x1f),
+        ];
+        for len in 2..40 {
+            for (x, y) in pairs {
+                for a in 0..len {
+                    for c in a + 1..len {
+                        let mut b = vec![b'a'; len];
+                        b[a] = x;
+                        b[c] = y;
+                        for from in 0..=a {
+                            check_quote_or_stop(&b, from);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn past_the_end_is_the_end() {
         assert_eq!(stop(b"abc", 3), 3);
         assert_eq!(stop(b"abc", 7), 7);
