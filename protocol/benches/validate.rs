@@ -73,6 +73,19 @@ fn fast_path(bodies: &[String], limits: &Limits) -> usize {
     ok
 }
 
+/// The body split alone: finding the items of each body runs the event scan over every item
+/// (`scan::object`), so this row is mostly that scan.
+fn split_only(bodies: &[String], limits: &Limits) -> usize {
+    let mut items = 0;
+    for body in bodies {
+        items += split_body(body.as_bytes(), Hint::Detect, limits)
+            .expect("valid body")
+            .items
+            .len();
+    }
+    items
+}
+
 /// What the collector does per request: split, validate, and write every stored line.
 fn fast_path_with_lines(bodies: &[String], limits: &Limits, out: &mut String) -> usize {
     let mut ok = 0;
@@ -135,7 +148,8 @@ fn main() {
         total,
         "every bench event must be valid"
     );
-    let (mut fast, mut tree, mut lines) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut fast, mut tree, mut lines, mut split) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut out = String::with_capacity(1 << 20);
     for _ in 0..rounds() {
         let t = Instant::now();
@@ -147,8 +161,11 @@ fn main() {
         let t = Instant::now();
         black_box(fast_path_with_lines(black_box(&bodies), &limits, &mut out));
         lines.push(total as f64 / t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        black_box(split_only(black_box(&bodies), &limits));
+        split.push(total as f64 / t.elapsed().as_secs_f64());
     }
-    let (f, t, w) = (median(fast), median(tree), median(lines));
+    let (f, t, w, s) = (median(fast), median(tree), median(lines), median(split));
     println!(
         "validate: {BATCHES} batches x {EVENTS} events, {:.0} bytes/event, median of {} rounds",
         bytes as f64 / total as f64,
@@ -165,4 +182,5 @@ fn main() {
     );
     println!("  ratio fast/baseline: {:.2}x", f / t);
     println!("  fast path + stored lines (collector's CPU work per event): {w:>10.0} events/s");
+    println!("  body split alone (the event scan of every item): {s:>10.0} events/s");
 }

@@ -266,6 +266,16 @@ impl Scanner<'_> {
     /// key's `"`). Every object walk reads its keys through this.
     #[inline(always)]
     pub(crate) fn member_key(&mut self) -> Option<Key> {
+        if let Some((_, next)) = classify::compact_key(self.b, self.i) {
+            let start = self.i;
+            self.i = next;
+            self.ws();
+            return Some(Key {
+                start,
+                end: next - 1,
+                escaped: false,
+            });
+        }
         if self.peek() != b'"' {
             return None;
         }
@@ -318,59 +328,61 @@ impl Scanner<'_> {
         let mut objects: u64 = 0;
         let mut own_keys = 0usize;
         loop {
-            // At a value, or whitespace before it.
-            match self.peek() {
-                c @ (b'{' | b'[') => {
-                    self.i += 1;
-                    depth += 1;
-                    if depth > MAX_TRACKED_DEPTH {
-                        return None;
-                    }
-                    if depth > l.max_depth {
-                        first = flag(first, Reason::TooDeep);
-                    }
-                    let bit = 1u64 << (depth - 2);
-                    let next = self.peek_ws();
-                    if c == b'{' {
-                        objects |= bit;
-                        if next == b'}' {
-                            self.i += 1;
-                            depth -= 1;
-                        } else {
-                            self.key(l, depth, max_own_keys, &mut own_keys, &mut first)?;
-                            continue;
+            // At a value, or whitespace before it. Strings first: most values are.
+            let c = self.peek();
+            if c == b'"' {
+                let (len, _) = self.string()?;
+                if len > l.max_string_bytes {
+                    first = flag(first, Reason::StringTooLong);
+                }
+            } else {
+                match c {
+                    c @ (b'{' | b'[') => {
+                        self.i += 1;
+                        depth += 1;
+                        if depth > MAX_TRACKED_DEPTH {
+                            return None;
                         }
-                    } else {
-                        objects &= !bit;
-                        if next == b']' {
-                            self.i += 1;
-                            depth -= 1;
+                        if depth > l.max_depth {
+                            first = flag(first, Reason::TooDeep);
+                        }
+                        let bit = 1u64 << (depth - 2);
+                        let next = self.peek_ws();
+                        if c == b'{' {
+                            objects |= bit;
+                            if next == b'}' {
+                                self.i += 1;
+                                depth -= 1;
+                            } else {
+                                self.key(l, depth, max_own_keys, &mut own_keys, &mut first)?;
+                                continue;
+                            }
                         } else {
-                            continue;
+                            objects &= !bit;
+                            if next == b']' {
+                                self.i += 1;
+                                depth -= 1;
+                            } else {
+                                continue;
+                            }
                         }
                     }
-                }
-                b'"' => {
-                    let (len, _) = self.string()?;
-                    if len > l.max_string_bytes {
-                        first = flag(first, Reason::StringTooLong);
+                    b't' => self.literal(b"true")?,
+                    b'f' => self.literal(b"false")?,
+                    b'n' => self.literal(b"null")?,
+                    b' ' | b'\n' | b'\t' | b'\r' => {
+                        self.ws();
+                        continue;
                     }
+                    _ => self.number()?,
                 }
-                b't' => self.literal(b"true")?,
-                b'f' => self.literal(b"false")?,
-                b'n' => self.literal(b"null")?,
-                b' ' | b'\n' | b'\t' | b'\r' => {
-                    self.ws();
-                    continue;
-                }
-                _ => self.number()?,
             }
             // After a value: close containers until one continues with a comma.
             loop {
                 if depth == 1 {
                     return Some(first);
                 }
-                let in_object = objects & (1u64 << (depth - 2)) != 0;
+                let in_object = (objects >> (depth - 2)) & 1 != 0;
                 match (self.peek_ws(), in_object) {
                     (b',', true) => {
                         self.i += 1;
@@ -402,14 +414,23 @@ impl Scanner<'_> {
         own_keys: &mut usize,
         first: &mut Option<Reason>,
     ) -> Option<()> {
-        if self.peek_ws() != b'"' {
-            return None;
-        }
-        let (len, _) = self.string()?;
-        if self.peek_ws() != b':' {
-            return None;
-        }
-        self.i += 1;
+        let len = match classify::compact_key(self.b, self.i) {
+            Some((len, next)) => {
+                self.i = next;
+                len
+            }
+            None => {
+                if self.peek_ws() != b'"' {
+                    return None;
+                }
+                let (len, _) = self.string()?;
+                if self.peek_ws() != b':' {
+                    return None;
+                }
+                self.i += 1;
+                len
+            }
+        };
         // Empty or longer than the limit (0 wraps around).
         if len.wrapping_sub(1) >= l.max_key_bytes {
             *first = flag(*first, Reason::InvalidKey);

@@ -35,7 +35,10 @@ pub(crate) fn stop(b: &[u8], i: usize) -> usize {
 #[inline(always)]
 pub(crate) fn quote_or_stop(b: &[u8], i: usize) -> Result<usize, usize> {
     #[cfg(target_arch = "x86_64")]
-    if let Some(Some(chunk)) = b.get(i..).map(<[u8]>::first_chunk::<16>) {
+    if let Some(chunk) = b
+        .get(i..i.wrapping_add(16))
+        .and_then(<[u8]>::first_chunk::<16>)
+    {
         return match sse2::first_stop(chunk) {
             Some((j, true)) => Ok(i + j),
             Some((j, false)) => Err(i + j),
@@ -60,6 +63,32 @@ fn quote_or_stop_long(b: &[u8], i: usize) -> Result<usize, usize> {
         Ok(j)
     } else {
         Err(j)
+    }
+}
+
+/// A key written compactly in the next sixteen bytes: `"` at `i`, no `\\` or control byte
+/// before its closing `"`, and `:` right after that. Returns its length in bytes and the index
+/// past the colon; `None` for anything else (longer keys, whitespace, escapes, errors), which
+/// the caller reads the general way. x86_64 only (elsewhere always `None`).
+#[inline(always)]
+pub(crate) fn compact_key(b: &[u8], i: usize) -> Option<(usize, usize)> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let chunk = b.get(i..i.wrapping_add(16))?.first_chunk::<16>()?;
+        let (stops, quotes, colons) = sse2::key_masks(chunk);
+        // The opening quote, then the first stop after it: a quote followed by a colon.
+        let after = stops & !1;
+        let close = after & after.wrapping_neg();
+        if quotes & 1 == 0 || quotes & close == 0 || colons & (close << 1) == 0 {
+            return None;
+        }
+        let j = close.trailing_zeros() as usize;
+        Some((j - 1, i + j + 2))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (b, i);
+        None
     }
 }
 
@@ -143,6 +172,22 @@ mod sse2 {
         (
             move_mask_i8_m128i(stops) as u32,
             move_mask_i8_m128i(quote) as u32,
+        )
+    }
+
+    /// [`masks`], and the `:` bytes.
+    #[inline(always)]
+    pub(super) fn key_masks(c: &[u8; 16]) -> (u32, u32, u32) {
+        let v = load_unaligned_m128i(c);
+        let quote = cmp_eq_mask_i8_m128i(v, set_splat_i8_m128i(b'"' as i8));
+        let backslash = cmp_eq_mask_i8_m128i(v, set_splat_i8_m128i(b'\\' as i8));
+        let control = cmp_eq_mask_i8_m128i(min_u8_m128i(v, set_splat_i8_m128i(0x1F)), v);
+        let colon = cmp_eq_mask_i8_m128i(v, set_splat_i8_m128i(b':' as i8));
+        let stops = bitor_m128i(bitor_m128i(quote, backslash), control);
+        (
+            move_mask_i8_m128i(stops) as u32,
+            move_mask_i8_m128i(quote) as u32,
+            move_mask_i8_m128i(colon) as u32,
         )
     }
 
@@ -270,6 +315,60 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// What `compact_key` answers, byte by byte (x86_64; elsewhere it is always `None`).
+    fn compact_key_reference(b: &[u8], i: usize) -> Option<(usize, usize)> {
+        if !cfg!(target_arch = "x86_64") || b.len() < i + 16 || b[i] != b'"' {
+            return None;
+        }
+        let j = (1..16).find(|&j| STRING_STOP[usize::from(b[i + j])])?;
+        (b[i + j] == b'"' && j + 1 < 16 && b[i + j + 1] == b':').then(|| (j - 1, i + j + 2))
+    }
+
+    #[test]
+    fn compact_key_is_exactly_the_short_compact_form() {
+        let fills = [b'k', b' ', 0x80, 0xff];
+        let hits = [b'"', b'\\', b':', 0x00, 0x1f, b' ', b'{'];
+        for len in 0..40 {
+            for fill in fills {
+                let mut b = vec![fill; len];
+                for from in 0..len {
+                    b[from] = b'"';
+                    // The closing quote, the colon and one more byte at every offset after it.
+                    for q in from + 1..len.min(from + 18) {
+                        let keep_q = b[q];
+                        b[q] = b'"';
+                        for c in [q + 1, q + 2] {
+                            if c >= len {
+                                continue;
+                            }
+                            let keep_c = b[c];
+                            b[c] = b':';
+                            for x in (from + 1..len.min(from + 18)).filter(|&x| x != q && x != c) {
+                                let keep_x = b[x];
+                                for hit in hits {
+                                    b[x] = hit;
+                                    assert_eq!(
+                                        compact_key(&b, from),
+                                        compact_key_reference(&b, from),
+                                        "{b:?} {from}"
+                                    );
+                                }
+                                b[x] = keep_x;
+                            }
+                            b[c] = keep_c;
+                        }
+                        b[q] = keep_q;
+                    }
+                    b[from] = fill;
+                }
+            }
+        }
+        // The usual case, answered.
+        let text = br#"{"name":"x","baseLibraryVersion":"3"}"#;
+        assert_eq!(compact_key(text, 1), Some((4, 8)));
+        assert_eq!(compact_key(text, 12), None);
     }
 
     #[test]
