@@ -13,6 +13,14 @@
 //! The body split (`crate::body`) runs the same event scan (`object`) over each item of a
 //! batch while it finds the item's end, so a batch's bytes are read once; validation then
 //! reuses the result.
+//!
+//! The walk is a recursive descent without recursion (a bit per open container) that reads
+//! structure byte by byte and strings a word at a time ([`classify`]: SSE2 on x86_64). It is
+//! tuned for compact JSON, which is what senders write: a key written `"name":` within sixteen
+//! bytes is read with one classification, strings are dispatched first, separators are looked
+//! for before whitespace, and a nested value is walked out of line (with its own registers).
+//! Whitespace, escapes and longer keys take the general path, which the fast forms only
+//! shorten: both answer the same (tested).
 
 use std::borrow::Cow;
 
@@ -20,10 +28,10 @@ use serde::Deserialize;
 
 use crate::reason::Reason;
 
-mod classify;
+pub(crate) mod classify;
 
 use classify::HIGH;
-pub(crate) use classify::{bytes_below, bytes_equal, stop};
+pub(crate) use classify::{bytes_equal, stop};
 
 /// A top-level field: its key (decoded; borrowed unless it has escapes) and its value's text.
 pub(crate) type Field<'a> = (Cow<'a, str>, &'a str);

@@ -329,7 +329,8 @@ fn has_control(s: &str) -> bool {
 /// wasm keeps the plain loop (its size counts more than this speed).
 #[cfg(not(target_arch = "wasm32"))]
 fn may_have_control(b: &[u8]) -> bool {
-    use crate::scan::{any_byte, bytes_below, bytes_equal};
+    use crate::scan::any_byte;
+    use crate::scan::classify::{bytes_below, bytes_equal};
     any_byte(
         b,
         |w| bytes_below(w, 0x20) | bytes_equal(w, 0x7F) | bytes_equal(w, 0xC2),

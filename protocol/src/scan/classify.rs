@@ -1,10 +1,19 @@
-//! Byte classification for the scan: where the next string stop byte (`"`, `\` or a control
-//! byte below 0x20) is. This module owns the word-at-a-time search and its two forms: SSE2
-//! sixteen bytes at a time on x86_64 (baseline there; the intrinsics that take no pointers are
-//! safe to call since Rust 1.87, and the sixteen bytes are loaded from a checked array, so no
-//! `unsafe`), and eight-byte SWAR words on every other target (wasm32 keeps its size, aarch64
-//! its portability). Both end with a byte loop for the last few bytes of the text, and both
-//! answer exactly what a byte-by-byte search would (tested below and in `scan`'s tests).
+//! Byte classification for the scan: where the next string stop byte (`"`, `\`, or a control
+//! byte below 0x20) is, and whether a compactly written key (`"name":`) sits in the next
+//! sixteen bytes. This module owns the word-at-a-time searches and their two forms:
+//!
+//! - x86_64: SSE2, sixteen bytes per compare (SSE2 is that target's baseline). The intrinsics
+//!   come through `safe_arch`, which wraps them in safe functions gated on the enabled target
+//!   feature: calling `core::arch` directly needs `unsafe` (a `#[target_feature]` function is
+//!   safe to call only from one with the same attribute, whatever the build enables), and the
+//!   workspace denies `unsafe`. Sixteen bytes are loaded from a checked `&[u8; 16]` (one
+//!   `movdqu`).
+//! - every other target: eight-byte SWAR words (the wasm32 SDK build keeps its size; aarch64
+//!   builds and passes the same tests; NEON would be the next step there).
+//!
+//! Both end with a byte loop for the last few bytes of the text, and both answer exactly what
+//! a byte-by-byte search would (exhaustive tests below; the scan's property tests in
+//! `validate/edge_tests.rs` put every stop at every offset of the first words).
 
 /// Bytes that end the fast run inside a string: `"`, `\` and control characters.
 pub(crate) static STRING_STOP: [bool; 256] = {
