@@ -196,7 +196,7 @@ impl Pipeline {
             user_agent: meta.user_agent,
             collector_id: &self.collector_id,
         };
-        let mut line_writer = LineWriter::new(&enrichment);
+        let mut line_writer = LineWriter::for_body(&enrichment, body);
         let mut lines = String::with_capacity(body.len() + results.len() * 256);
         let mut candidates = Vec::with_capacity(results.len());
         let mut rejected = Vec::new();

@@ -482,6 +482,59 @@ fn line_writer_writes_write_lines_bytes_for_a_whole_request() {
     }
 }
 
+/// `LineWriter::for_body` skips the newline check only for values inside a body without line
+/// breaks; every line is still `write_line`'s bytes, on one line, whatever the body's layout
+/// and even for events that are not slices of the body it was given.
+#[test]
+fn line_writer_for_body_writes_write_lines_bytes() {
+    let l = limits();
+    let enrichment = Enrichment {
+        received_at: NOW,
+        project_id: "demo",
+        ip: None,
+        user_agent: Some("UA"),
+        collector_id: "c1",
+    };
+    let event = |i: usize| {
+        serde_json::json!({
+            "messageId": format!("m-{i}"),
+            "type": "track",
+            "event": "e",
+            "anonymousId": "a-1",
+            "timestamp": format_rfc3339_millis(NOW - 1_000),
+            "properties": {"i": i, "note": "a\nb", "list": [1, {"x": "y"}]}
+        })
+    };
+    let events: Vec<serde_json::Value> = (0..4).map(event).collect();
+    let batch = serde_json::json!({ "batch": events });
+    let ndjson: String = events.iter().map(|e| format!("{e}\n")).collect();
+    let bodies = [
+        batch.to_string(),
+        serde_json::to_string_pretty(&batch).unwrap(),
+        serde_json::to_string_pretty(&batch)
+            .unwrap()
+            .replace('\n', "\r\n"),
+        serde_json::to_string(&events).unwrap(),
+        ndjson,
+    ];
+    let pretty = serde_json::to_string_pretty(&event(9)).unwrap();
+    let stranger = validate_event(&pretty, &ck(&l)).unwrap();
+    for text in &bodies {
+        let mut body =
+            crate::body::split_body(text.as_bytes(), crate::body::Hint::Detect, &l).unwrap();
+        let out = validate_items(&mut body, &ck(&l));
+        assert_eq!(out.len(), 4, "{text}");
+        let mut writer = LineWriter::for_body(&enrichment, text.as_bytes());
+        for ev in out.iter().map(|r| r.as_ref().unwrap()).chain([&stranger]) {
+            let (mut once, mut fast) = (String::new(), String::new());
+            write_line(ev, &enrichment, &mut once);
+            writer.write(ev, &mut fast);
+            assert_eq!(fast, once, "{text}");
+            assert_eq!(fast.matches(['\n', '\r']).count(), 1, "{fast}");
+        }
+    }
+}
+
 #[test]
 fn stored_line_is_flat_enriched_and_one_line() {
     let l = limits();
