@@ -361,8 +361,13 @@ impl Scanner<'_> {
                             if next == b'}' {
                                 self.i += 1;
                                 depth -= 1;
-                            } else {
-                                self.key(l, depth, max_own_keys, &mut own_keys, &mut first)?;
+                            } else if !self.key(
+                                l,
+                                depth,
+                                max_own_keys,
+                                &mut own_keys,
+                                &mut first,
+                            )? {
                                 continue;
                             }
                         } else {
@@ -394,8 +399,9 @@ impl Scanner<'_> {
                 match (self.peek_ws(), in_object) {
                     (b',', true) => {
                         self.i += 1;
-                        self.key(l, depth, max_own_keys, &mut own_keys, &mut first)?;
-                        break;
+                        if !self.key(l, depth, max_own_keys, &mut own_keys, &mut first)? {
+                            break;
+                        }
                     }
                     (b',', false) => {
                         self.i += 1;
@@ -412,7 +418,8 @@ impl Scanner<'_> {
     }
 
     /// A key inside a field's value (whitespace before it allowed), and its colon; the
-    /// whitespace after the colon is left to the value's dispatch.
+    /// whitespace after the colon is left to the value's dispatch. `Some(true)`: the value, a
+    /// string written compactly right after the colon, was read along (and checked).
     #[inline(always)]
     fn key(
         &mut self,
@@ -421,8 +428,39 @@ impl Scanner<'_> {
         max_own_keys: usize,
         own_keys: &mut usize,
         first: &mut Option<Reason>,
-    ) -> Option<()> {
-        let len = match classify::compact_key(self.b, self.i) {
+    ) -> Option<bool> {
+        let (len, value) = match classify::compact_member(self.b, self.i) {
+            Some((len, value, next)) => {
+                self.i = next;
+                (len, value)
+            }
+            None => (self.key_general()?, None),
+        };
+        // Empty or longer than the limit (0 wraps around).
+        if len.wrapping_sub(1) >= l.max_key_bytes {
+            *first = flag(*first, Reason::InvalidKey);
+        }
+        if depth == 2 {
+            *own_keys += 1;
+            if *own_keys > max_own_keys {
+                *first = flag(*first, Reason::TooManyProperties);
+            }
+        }
+        match value {
+            Some(value) => {
+                if value > l.max_string_bytes {
+                    *first = flag(*first, Reason::StringTooLong);
+                }
+                Some(true)
+            }
+            None => Some(false),
+        }
+    }
+
+    /// [`Scanner::key`] without a compact member: its length.
+    #[inline(always)]
+    fn key_general(&mut self) -> Option<usize> {
+        Some(match classify::compact_key(self.b, self.i) {
             Some((len, next)) => {
                 self.i = next;
                 len
@@ -438,18 +476,7 @@ impl Scanner<'_> {
                 self.i += 1;
                 len
             }
-        };
-        // Empty or longer than the limit (0 wraps around).
-        if len.wrapping_sub(1) >= l.max_key_bytes {
-            *first = flag(*first, Reason::InvalidKey);
-        }
-        if depth == 2 {
-            *own_keys += 1;
-            if *own_keys > max_own_keys {
-                *first = flag(*first, Reason::TooManyProperties);
-            }
-        }
-        Some(())
+        })
     }
 }
 

@@ -101,6 +101,42 @@ pub(crate) fn compact_key(b: &[u8], i: usize) -> Option<(usize, usize)> {
     }
 }
 
+/// A member written compactly in the next 32 bytes: `"key":` as in [`compact_key`], and when
+/// its value is a string whose first stop byte is its closing quote within those bytes, that
+/// string too. Returns the key's length, the value's length when it was read, and the index
+/// past what was read (past the value, or past the colon). One classification serves both,
+/// so the value's end does not wait on the key's. `None`: anything else. x86_64 only.
+#[inline(always)]
+pub(crate) fn compact_member(b: &[u8], i: usize) -> Option<(usize, Option<usize>, usize)> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let chunk = b.get(i..i.wrapping_add(32))?.first_chunk::<32>()?;
+        let (stops, quotes, colons) = sse2::key_masks32(chunk);
+        let after = stops & !1;
+        let close = after & after.wrapping_neg();
+        if quotes & 1 == 0 || quotes & close == 0 || colons & (close << 1) == 0 {
+            return None;
+        }
+        let k = close.trailing_zeros() as usize;
+        // The value's opening quote right after the colon, then its first stop: a quote.
+        let open = close << 2;
+        if quotes & open != 0 {
+            let rest = stops & !((open << 1) - 1);
+            let end = rest & rest.wrapping_neg();
+            if quotes & end != 0 {
+                let v = end.trailing_zeros() as usize;
+                return Some((k - 1, Some(v - k - 3), i + v + 1));
+            }
+        }
+        Some((k - 1, None, i + k + 2))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (b, i);
+        None
+    }
+}
+
 /// A word at a time: `Ok(j)`, the first stop's position, or `Err(k)`: no stop before `k`, where
 /// fewer than a word's bytes are left.
 #[inline(always)]
@@ -198,6 +234,25 @@ mod sse2 {
             move_mask_i8_m128i(quote) as u32,
             move_mask_i8_m128i(colon) as u32,
         )
+    }
+
+    /// [`key_masks`] of 32 bytes, bit `k` for byte `k`.
+    #[inline(always)]
+    pub(super) fn key_masks32(c: &[u8; 32]) -> (u64, u64, u64) {
+        let (lo, hi) = c.split_at(16);
+        match (lo.first_chunk::<16>(), hi.first_chunk::<16>()) {
+            (Some(lo), Some(hi)) => {
+                let (s0, q0, c0) = key_masks(lo);
+                let (s1, q1, c1) = key_masks(hi);
+                (
+                    u64::from(s0 | s1 << 16),
+                    u64::from(q0 | q1 << 16),
+                    u64::from(c0 | c1 << 16),
+                )
+            }
+            // Not reached: 32 bytes split at 16.
+            _ => (0, 0, 0),
+        }
     }
 
     /// The first stop in `c` and whether it is a `"`.
