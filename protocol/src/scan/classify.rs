@@ -435,6 +435,67 @@ mod tests {
         assert_eq!(compact_key(text, 12), None);
     }
 
+    /// What `compact_member` answers, byte by byte (x86_64; elsewhere it is always `None`).
+    fn compact_member_reference(b: &[u8], i: usize) -> Option<(usize, Option<usize>, usize)> {
+        if !cfg!(target_arch = "x86_64") || b.len() < i + 32 || b[i] != b'"' {
+            return None;
+        }
+        let w = &b[i..i + 32];
+        let stop = |from: usize| (from..32).find(|&j| STRING_STOP[usize::from(w[j])]);
+        let k = stop(1)?;
+        if w[k] != b'"' || k + 1 >= 32 || w[k + 1] != b':' {
+            return None;
+        }
+        if k + 2 < 32 && w[k + 2] == b'"' {
+            if let Some(v) = stop(k + 3).filter(|&v| w[v] == b'"') {
+                return Some((k - 1, Some(v - k - 3), i + v + 1));
+            }
+        }
+        Some((k - 1, None, i + k + 2))
+    }
+
+    #[test]
+    fn compact_member_is_exactly_the_compact_form() {
+        let hits = [b'"', b'\\', b':', 0x00, b' ', 0xe9];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for key_len in 0..32 {
+            for value_len in 0..32 {
+                for _ in 0..6 {
+                    let key = "k".repeat(key_len);
+                    let value = "v".repeat(value_len);
+                    let mut b = format!("\"{key}\":\"{value}\",\"next\":1}}").into_bytes();
+                    b.resize(b.len().max(40), b' ');
+                    // One byte anywhere in the first 34 replaced by a stop or a look-alike.
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    let at = (seed % 34) as usize;
+                    b[at] = hits[(seed >> 40) as usize % hits.len()];
+                    let want = compact_member_reference(&b, 0);
+                    assert_eq!(
+                        compact_member(&b, 0),
+                        want,
+                        "{}",
+                        String::from_utf8_lossy(&b)
+                    );
+                }
+                let text = format!("\"{}\":\"{}\"", "k".repeat(key_len), "v".repeat(value_len));
+                let mut b = text.into_bytes();
+                b.resize(b.len().max(32), b'}');
+                assert_eq!(compact_member(&b, 0), compact_member_reference(&b, 0));
+            }
+        }
+        // The usual case, answered; a number value leaves the scanner at the value.
+        let text = br#""type":"wifi"},"device":{"brand":"iPhone","#;
+        if cfg!(target_arch = "x86_64") {
+            assert_eq!(compact_member(text, 0), Some((4, Some(4), 13)));
+            assert_eq!(
+                compact_member(br#""scene":1047,"baseLibraryVersion":"3"}"#, 0),
+                Some((5, None, 8))
+            );
+        }
+    }
+
     #[test]
     fn past_the_end_is_the_end() {
         assert_eq!(stop(b"abc", 3), 3);
