@@ -85,12 +85,7 @@ pub(crate) fn compact_key(b: &[u8], i: usize) -> Option<(usize, usize)> {
     {
         let chunk = b.get(i..i.wrapping_add(16))?.first_chunk::<16>()?;
         let (stops, quotes, colons) = sse2::key_masks(chunk);
-        // The opening quote, then the first stop after it: a quote followed by a colon.
-        let after = stops & !1;
-        let close = after & after.wrapping_neg();
-        if quotes & 1 == 0 || quotes & close == 0 || colons & (close << 1) == 0 {
-            return None;
-        }
+        let close = key_close(stops.into(), quotes.into(), colons.into())?;
         let j = close.trailing_zeros() as usize;
         Some((j - 1, i + j + 2))
     }
@@ -99,6 +94,20 @@ pub(crate) fn compact_key(b: &[u8], i: usize) -> Option<(usize, usize)> {
         let _ = (b, i);
         None
     }
+}
+
+/// The bit of a compact key's closing quote in masks of one classified block (bit `n`: byte
+/// `n` is a stop byte / a `"` / a `:`): the opening quote at bit 0, then the first stop after
+/// it a quote followed by a colon. `None`: not a compact key.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn key_close(stops: u64, quotes: u64, colons: u64) -> Option<u64> {
+    let after = stops & !1;
+    let close = after & after.wrapping_neg();
+    if quotes & 1 == 0 || quotes & close == 0 || colons & (close << 1) == 0 {
+        return None;
+    }
+    Some(close)
 }
 
 /// A member written compactly in the next 32 bytes: `"key":` as in [`compact_key`], and when
@@ -112,11 +121,7 @@ pub(crate) fn compact_member(b: &[u8], i: usize) -> Option<(usize, Option<usize>
     {
         let chunk = b.get(i..i.wrapping_add(32))?.first_chunk::<32>()?;
         let (stops, quotes, colons) = sse2::key_masks32(chunk);
-        let after = stops & !1;
-        let close = after & after.wrapping_neg();
-        if quotes & 1 == 0 || quotes & close == 0 || colons & (close << 1) == 0 {
-            return None;
-        }
+        let close = key_close(stops, quotes, colons)?;
         let k = close.trailing_zeros() as usize;
         // The value's opening quote right after the colon, then its first stop: a quote.
         let open = close << 2;
