@@ -167,8 +167,9 @@ pub struct Cli {
     #[arg(long, value_enum, env = "MAIDIAN_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
     /// Test hook: while this file exists, the writer fails every write with an injected I/O
-    /// error (its content `stall:MS` instead delays each group commit by MS milliseconds), and
-    /// `/readyz` reports the data directory unwritable.
+    /// error (its content `stall:MS` instead delays each group commit by MS milliseconds;
+    /// `fail-sync` fails every `fdatasync` of a commit round instead), and `/readyz` reports
+    /// the data directory unwritable.
     #[arg(long, hide = true)]
     pub fault_file: Option<PathBuf>,
     /// Test hook: shift the collector's clock by this many milliseconds.

@@ -1,33 +1,42 @@
-//! The sink: one writer thread owns every open file and group-commits.
+//! The sink: one writer thread owns every open file and group-commits, pipelined with a syncer
+//! thread.
 //!
 //! Request handlers send an [`Append`] (the encoded lines of one request) through a *bounded*
 //! queue ([`SinkHandle::submit`] fails at once when it is full: the handler answers 503) and
-//! await its reply. The writer takes everything queued, appends each request's bytes with one
-//! `write(2)` per file, then — under the `batch` durability policy — `fdatasync`s each touched
-//! file once, and only then replies. Requests arriving during a sync form the next group, so
-//! acks are at most one sync apart and the number of syncs per second stays bounded however
-//! many requests arrive.
+//! await its reply. The writer appends each request's bytes as it takes it (one `write(2)` per
+//! file) and collects the requests into a *round*. Under the `batch` durability policy a round
+//! is handed to the syncer thread ([`syncer`]), which `fdatasync`s each file the round touched
+//! once; meanwhile the writer goes on writing the requests that arrive into the next round,
+//! which is handed over the moment the syncer is done. So the syncs run back to back, a request
+//! waits for at most the sync in progress plus its own, and the number of syncs per second
+//! stays bounded however many requests arrive. Replies go out only once the round's syncs have
+//! succeeded.
 //!
-//! A failed write or sync fails exactly the requests whose bytes were in it: the file is cut
-//! back to its last good length (so no torn or unacknowledged line stays in it) and those
-//! requests get an error (503 upstream). The next request tries again, so the collector
-//! recovers by itself when space returns.
+//! A failed write fails exactly the request whose bytes were in it: the file is cut back to its
+//! length before that write. A failed sync cuts the file back to its last durable length and
+//! fails every request with bytes past it (the round's, and the next round's already written
+//! ones), so no torn or unacknowledged line stays in it; those requests get an error (503
+//! upstream). The next request tries again, so the collector recovers by itself when space
+//! returns.
 //!
 //! After the data is durable, the ids of the stored events are appended to the project's id
-//! log ([`crate::idlog`]); the log is fsynced before any file is sealed. Sealing (manifest,
-//! optional gzip, rename) runs on a second thread ([`seal`]).
+//! log ([`crate::idlog`]); the log is fsynced before any file is sealed, and a file is sealed
+//! only once no round holds bytes of it. Sealing (manifest, optional gzip, rename) runs on a
+//! third thread ([`seal`]).
 
 pub mod partition;
 pub mod recovery;
 pub mod rotation;
+mod round;
 pub mod seal;
+mod syncer;
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -41,6 +50,7 @@ use crate::idlog::IdLog;
 use crate::metrics::Metrics;
 use partition::{IDS_DIR, OPEN_SUFFIX, Stream, file_stem, hour_of, partition_dir};
 use rotation::{FileState, Trigger};
+use round::{Pending, Round};
 use seal::{SealJob, sync_dir};
 
 /// What the sink needs to know.
@@ -107,6 +117,8 @@ pub enum SubmitError {
 
 enum Msg {
     Append(Append),
+    /// The syncer finished a round: its result waits in the writer's done channel.
+    Wake,
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -115,12 +127,16 @@ enum Msg {
 pub struct SinkHandle {
     tx: SyncSender<Msg>,
     metrics: Arc<Metrics>,
+    /// The writer sees every handle gone (without a shutdown) when this has no owner left: the
+    /// syncer's wake-up sender keeps the channel itself connected.
+    _alive: Arc<()>,
 }
 
 impl std::fmt::Debug for Msg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Msg::Append(_) => "Append",
+            Msg::Wake => "Wake",
             Msg::Shutdown(_) => "Shutdown",
         })
     }
@@ -154,7 +170,7 @@ impl SinkHandle {
     }
 }
 
-/// Starts the writer and sealer threads.
+/// Starts the writer, syncer and sealer threads.
 pub fn start(
     cfg: SinkConfig,
     clock: Clock,
@@ -176,6 +192,12 @@ pub fn start(
                 }
             }
         })?;
+    // A full queue needs no wake-up: the writer is about to take from it anyway.
+    let wake_tx = tx.clone();
+    let (sync_tx, done_rx, syncer) = syncer::spawn(metrics.clone(), move || {
+        let _ = wake_tx.try_send(Msg::Wake);
+    })?;
+    let alive = Arc::new(());
     let handle_metrics = metrics.clone();
     let writer = Writer {
         cfg,
@@ -188,12 +210,19 @@ pub fn start(
         seq: 0,
         last_interval_sync: Instant::now(),
         last_expire: 0,
+        next: Round::default(),
+        in_flight: None,
+        sync_tx: Some(sync_tx),
+        done_rx,
+        handles: Arc::downgrade(&alive),
     };
     let handle = std::thread::Builder::new()
         .name("maidian-writer".into())
         .spawn(move || {
             let done = writer.run(rx);
-            // The writer dropped its sender: the sealer finishes the queued jobs and ends.
+            // The writer dropped its job and seal senders: the syncer ends, the sealer finishes
+            // the queued jobs and ends.
+            let _ = syncer.join();
             let _ = sealer.join();
             if let Some(done) = done {
                 let _ = done.send(());
@@ -203,6 +232,7 @@ pub fn start(
         SinkHandle {
             tx,
             metrics: handle_metrics,
+            _alive: alive,
         },
         handle,
     ))
@@ -211,25 +241,44 @@ pub fn start(
 type FileKey = (Arc<str>, Stream);
 
 struct OpenFile {
-    /// Unique per process; identifies the file within a group even after rotation.
+    /// Unique per process; identifies the file within a round even after rotation.
     serial: u64,
     dir: PathBuf,
     stem: String,
-    file: File,
+    /// Shared with the syncer while a round syncs it.
+    file: Arc<File>,
     state: FileState,
     /// Length after the last successful write.
     written: u64,
-    /// Length covered by the last successful sync.
-    synced: u64,
     crc: crc32fast::Hasher,
     lines: u64,
     first_rx: i64,
     last_rx: i64,
+    /// State covered by the last successful sync: what a failed sync cuts the file back to.
+    durable: Snapshot,
     /// Ids of some stored events could not be logged: the file must not be sealed by the
     /// writer (recovery reads its ids on the next start).
     ids_incomplete: bool,
     /// Counts the file in the open-files gauge while it exists.
     _counted: OpenCount,
+}
+
+impl OpenFile {
+    /// The file's state now.
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            crc: self.crc.clone(),
+            lines: self.lines,
+            first_rx: self.first_rx,
+            last_rx: self.last_rx,
+            bytes: self.written,
+        }
+    }
+
+    /// Everything written is covered by a sync.
+    fn is_durable(&self) -> bool {
+        self.durable.bytes == self.written
+    }
 }
 
 /// One unit of the open-files gauge, given back on drop — however the file leaves the writer
@@ -249,15 +298,8 @@ impl Drop for OpenCount {
     }
 }
 
-/// `fdatasync`, counted and timed.
-fn timed_sync(metrics: &Metrics, file: &File) -> io::Result<()> {
-    let started = Instant::now();
-    let r = file.sync_data();
-    metrics.fsync_done(started.elapsed());
-    r
-}
-
-/// State of a file at the start of a group, to undo the group after a failed sync.
+/// A file's state at some length: what a sync covered, or what a round will cover.
+#[derive(Clone)]
 struct Snapshot {
     crc: crc32fast::Hasher,
     lines: u64,
@@ -266,8 +308,16 @@ struct Snapshot {
     bytes: u64,
 }
 
+/// A round handed to the syncer.
+struct InFlight {
+    round: Round,
+    /// `(serial, state)` of each file of the round as the sync covers it.
+    covers: Vec<(u64, Snapshot)>,
+}
+
 enum Fault {
     Fail,
+    FailSync,
     Stall(u64),
 }
 
@@ -278,15 +328,22 @@ struct Writer {
     files: HashMap<FileKey, OpenFile>,
     idlogs: HashMap<Arc<str>, IdLog>,
     seal_tx: Option<mpsc::Sender<SealJob>>,
-    /// Files rotated in the middle of a group: sealed once the group's ids are logged.
+    /// Files taken out of `files` (rotated, idle, …) while a round still holds bytes of them:
+    /// sealed once no round does.
     retiring: Vec<(FileKey, OpenFile, Trigger)>,
     seq: u64,
     last_interval_sync: Instant,
     last_expire: i64,
+    /// Appends written since the round in flight was handed over.
+    next: Round,
+    /// The round the syncer is working on.
+    in_flight: Option<InFlight>,
+    sync_tx: Option<mpsc::Sender<syncer::SyncJob>>,
+    done_rx: Receiver<syncer::SyncDone>,
+    /// Alive while any [`SinkHandle`] is.
+    handles: Weak<()>,
 }
 
-const MAX_GROUP: usize = 512;
-const MAX_GROUP_BYTES: usize = 16 << 20;
 const TICK: Duration = Duration::from_millis(50);
 
 fn injected() -> io::Error {
@@ -297,46 +354,69 @@ impl Writer {
     /// Runs until shutdown; returns the shutdown requester to notify once sealing is done.
     fn run(mut self, rx: Receiver<Msg>) -> Option<oneshot::Sender<()>> {
         loop {
+            while let Ok(done) = self.done_rx.try_recv() {
+                self.complete_round(done);
+            }
+            if self.in_flight.is_none() {
+                self.issue_round();
+            }
+            // Written appends wait for their round: at most a queue's worth, so a stalled disk
+            // fills the queue (503) instead of memory.
+            if self.in_flight.is_some() && self.next.len() >= self.cfg.queue_depth {
+                match self.done_rx.recv_timeout(TICK) {
+                    Ok(done) => self.complete_round(done),
+                    Err(RecvTimeoutError::Timeout) => self.housekeeping(),
+                    Err(RecvTimeoutError::Disconnected) => self.syncer_lost(),
+                }
+                continue;
+            }
             let first = match rx.recv_timeout(TICK) {
                 Ok(m) => m,
                 Err(RecvTimeoutError::Timeout) => {
                     self.housekeeping();
+                    if self.handles.strong_count() == 0 {
+                        return self.stop(None);
+                    }
                     continue;
                 }
-                Err(RecvTimeoutError::Disconnected) => {
-                    self.close_all(Trigger::Shutdown);
-                    return None;
-                }
+                Err(RecvTimeoutError::Disconnected) => return self.stop(None),
             };
-            let mut group = Vec::new();
-            let mut bytes = 0;
+            if self.in_flight.is_none() {
+                // Group commit, like PostgreSQL's `commit_delay`: give the CPU back once
+                // before taking the appends, so request handlers that share this core (one
+                // pinned core, a busy machine) queue more into the round about to be synced.
+                // Woken by the first append, this thread would otherwise preempt them and
+                // sync rounds of one. On an idle core the yield returns at once. While a round
+                // is in flight there is no need: what arrives is written at once and synced
+                // right after.
+                std::thread::yield_now();
+            }
+            let now = self.clock.now_ms();
+            let fault = self.fault();
+            if let Some(Fault::Stall(ms)) = fault {
+                std::thread::sleep(Duration::from_millis(ms));
+            }
+            let fail = matches!(fault, Some(Fault::Fail));
             let mut shutdown = None;
-            let queued = &self.metrics.writer_queued;
-            let mut push = |m: Msg, group: &mut Vec<Append>, bytes: &mut usize| match m {
-                Msg::Append(a) => {
-                    queued.dec();
-                    *bytes += a.events.len() + a.rejected.len();
-                    group.push(a);
+            let mut msg = Some(first);
+            while let Some(m) = msg.take() {
+                match m {
+                    Msg::Append(a) => {
+                        self.metrics.writer_queued.dec();
+                        self.write_append(a, now, fail);
+                    }
+                    Msg::Wake => {}
+                    Msg::Shutdown(tx) => {
+                        shutdown = Some(tx);
+                        break;
+                    }
                 }
-                Msg::Shutdown(tx) => shutdown = Some(tx),
-            };
-            push(first, &mut group, &mut bytes);
-            // Group commit, like PostgreSQL's `commit_delay`: give the CPU back once before
-            // taking the group, so request handlers that share this core (one pinned core, a
-            // busy machine) queue more appends into the same write and sync. Woken by the
-            // first append, this thread would otherwise preempt them and commit groups of
-            // one, paying two context switches per request. On an idle core the yield returns
-            // at once. Load benchmark (docs/COLLECTOR.md, 4 + 4 interleaved runs): median
-            // ≈ 460 k → 491 k events/s, p99 14.0–15.7 → 12.2–13.2 ms.
-            std::thread::yield_now();
-            while group.len() < MAX_GROUP && bytes < MAX_GROUP_BYTES {
-                match rx.try_recv() {
-                    Ok(m) => push(m, &mut group, &mut bytes),
-                    Err(_) => break,
+                if self.next.len() < self.cfg.queue_depth {
+                    msg = rx.try_recv().ok();
                 }
             }
-            if !group.is_empty() {
-                self.commit_group(group);
+            if self.in_flight.is_none() {
+                self.issue_round();
             }
             self.housekeeping();
             if let Some(done) = shutdown {
@@ -347,115 +427,215 @@ impl Writer {
                         let _ = a.reply.send(Err(WriteError::ShuttingDown));
                     }
                 }
-                self.close_all(Trigger::Shutdown);
-                return Some(done);
+                return self.stop(Some(done));
             }
         }
+    }
+
+    /// Completes every round, seals every file.
+    fn stop(mut self, done: Option<oneshot::Sender<()>>) -> Option<oneshot::Sender<()>> {
+        loop {
+            if self.in_flight.is_some() {
+                match self.done_rx.recv() {
+                    Ok(done) => self.complete_round(done),
+                    Err(_) => self.syncer_lost(),
+                }
+            } else if self.next.is_empty() {
+                break;
+            } else {
+                self.issue_round();
+            }
+        }
+        self.close_all(Trigger::Shutdown);
+        // Ends the syncer.
+        self.sync_tx = None;
+        done
     }
 
     fn fault(&self) -> Option<Fault> {
         let path = self.cfg.fault_file.as_ref()?;
         let text = fs::read_to_string(path).ok()?;
-        match text.trim().strip_prefix("stall:") {
+        let text = text.trim();
+        if text == "fail-sync" {
+            return Some(Fault::FailSync);
+        }
+        match text.strip_prefix("stall:") {
             Some(ms) => Some(Fault::Stall(ms.parse().unwrap_or(1000))),
             None => Some(Fault::Fail),
         }
     }
 
-    fn commit_group(&mut self, group: Vec<Append>) {
-        let now = self.clock.now_ms();
-        let fault = self.fault();
-        if let Some(Fault::Stall(ms)) = fault {
-            std::thread::sleep(Duration::from_millis(ms));
-        }
-        let fail = matches!(fault, Some(Fault::Fail));
-        let mut ok = vec![true; group.len()];
-        let mut touched: Vec<Vec<u64>> = vec![Vec::new(); group.len()];
-        let mut snapshots: HashMap<u64, Snapshot> = HashMap::new();
-        for (i, a) in group.iter().enumerate() {
-            for (stream, bytes, lines) in [
-                (Stream::Events, &a.events, a.event_count),
-                (Stream::Rejected, &a.rejected, a.rejected_count),
-            ] {
-                if bytes.is_empty() {
-                    continue;
-                }
-                let key: FileKey = (a.project.clone(), stream);
-                match self.write_part(&key, a.received_at, now, bytes, lines, fail, &mut snapshots)
-                {
-                    Ok(serial) => touched[i].push(serial),
-                    Err(e) => {
-                        self.metrics.write_errors.inc();
-                        warn!(project = %a.project, stream = stream.as_str(), "write failed: {e}");
-                        ok[i] = false;
-                    }
-                }
+    /// Writes one request's parts and adds it to the next round.
+    fn write_append(&mut self, a: Append, now: i64, fail: bool) {
+        let mut p = Pending {
+            project: a.project,
+            received_at: a.received_at,
+            ids: a.ids,
+            serials: Vec::with_capacity(2),
+            ok: true,
+            reply: a.reply,
+        };
+        for (stream, bytes, lines) in [
+            (Stream::Events, &a.events, a.event_count),
+            (Stream::Rejected, &a.rejected, a.rejected_count),
+        ] {
+            if bytes.is_empty() {
+                continue;
             }
-        }
-        // One sync per touched file covers every request of the group. Files rotated during
-        // the group are synced here too (sealing syncs anyway).
-        let mut failed: Vec<u64> = Vec::new();
-        if self.cfg.durability == Durability::Batch || !self.retiring.is_empty() {
-            let batch = self.cfg.durability == Durability::Batch;
-            let serials: Vec<u64> = snapshots.keys().copied().collect();
-            for serial in serials {
-                let retiring = self.retiring.iter().any(|(_, f, _)| f.serial == serial);
-                if !batch && !retiring {
-                    continue;
-                }
-                if let Err(e) = self.sync_serial(serial) {
+            let key: FileKey = (p.project.clone(), stream);
+            match self.write_part(&key, p.received_at, now, bytes, lines, fail) {
+                Ok(serial) => p.serials.push(serial),
+                Err(e) => {
                     self.metrics.write_errors.inc();
-                    warn!("fdatasync failed: {e}");
-                    failed.push(serial);
+                    warn!(project = %p.project, stream = stream.as_str(), "write failed: {e}");
+                    p.ok = false;
                 }
             }
         }
-        for serial in &failed {
-            if let Some(s) = snapshots.get(serial) {
-                self.undo_group(*serial, s);
+        self.next.push(p);
+    }
+
+    /// Hands the next round to the syncer (durability `batch`), or completes it at once.
+    fn issue_round(&mut self) {
+        if self.next.is_empty() {
+            return;
+        }
+        let round = std::mem::take(&mut self.next);
+        let mut covers = Vec::with_capacity(round.serials.len());
+        let mut files = Vec::with_capacity(round.serials.len());
+        for &serial in &round.serials {
+            if let Some(f) = self.file_by_serial(serial) {
+                if !f.is_durable() {
+                    covers.push((serial, f.snapshot()));
+                    files.push((serial, f.file.clone()));
+                }
             }
         }
-        for (i, serials) in touched.iter().enumerate() {
-            if serials.iter().any(|s| failed.contains(s)) {
-                ok[i] = false;
+        let batch = self.cfg.durability == Durability::Batch;
+        if !batch || files.is_empty() {
+            // Nothing to wait for: `interval` and `never` acknowledge once written.
+            self.finish_round(round, Vec::new(), &[]);
+            return;
+        }
+        let fail = matches!(self.fault(), Some(Fault::FailSync));
+        let sent = self
+            .sync_tx
+            .as_ref()
+            .is_some_and(|tx| tx.send(syncer::SyncJob { files, fail }).is_ok());
+        if sent {
+            self.in_flight = Some(InFlight { round, covers });
+        } else {
+            // No syncer (it died): nothing of the round is known to be durable.
+            error!("the syncer thread is gone; failing the round");
+            let failed: Vec<u64> = covers.iter().map(|(s, _)| *s).collect();
+            self.finish_round(round, covers, &failed);
+        }
+    }
+
+    /// The syncer's result for the round in flight.
+    fn complete_round(&mut self, done: syncer::SyncDone) {
+        let Some(InFlight { round, covers }) = self.in_flight.take() else {
+            return;
+        };
+        for (serial, e) in &done.failed {
+            self.metrics.write_errors.inc();
+            warn!(serial, "fdatasync failed: {e}");
+        }
+        let failed: Vec<u64> = done.failed.iter().map(|(s, _)| *s).collect();
+        self.finish_round(round, covers, &failed);
+        self.issue_round();
+    }
+
+    /// The syncer thread ended while a round was in flight: fail it.
+    fn syncer_lost(&mut self) {
+        error!("the syncer thread is gone; failing the round in flight");
+        self.sync_tx = None;
+        if let Some(InFlight { round, covers }) = self.in_flight.take() {
+            let failed: Vec<u64> = covers.iter().map(|(s, _)| *s).collect();
+            self.finish_round(round, covers, &failed);
+        }
+    }
+
+    /// Applies a round's sync results, logs the ids of its stored appends, replies to all of
+    /// them, and seals the retired files no round holds bytes of any more.
+    fn finish_round(&mut self, mut round: Round, covers: Vec<(u64, Snapshot)>, failed: &[u64]) {
+        for (serial, snap) in covers {
+            if failed.contains(&serial) {
+                self.undo_to_durable(serial);
+            } else if let Some(f) = self.file_by_serial(serial) {
+                f.durable = snap;
             }
+        }
+        if !failed.is_empty() {
+            round.fail_files(failed);
+            // Their bytes after the durable length are gone too.
+            self.next.fail_files(failed);
         }
         self.metrics.group_commits.inc();
         // Ids go to the log only for appends whose bytes are durable.
-        for (i, a) in group.iter().enumerate() {
-            if ok[i] && !a.ids.is_empty() {
-                let dir = self.cfg.data_dir.join(&*a.project).join(IDS_DIR);
+        for p in &round.pending {
+            if p.ok && !p.ids.is_empty() {
+                let dir = self.cfg.data_dir.join(&*p.project).join(IDS_DIR);
                 let log = self
                     .idlogs
-                    .entry(a.project.clone())
+                    .entry(p.project.clone())
                     .or_insert_with(|| IdLog::new(dir));
-                if let Err(e) = log.append(a.received_at, &a.ids) {
-                    warn!(project = %a.project, "id log append failed: {e}");
+                if let Err(e) = log.append(p.received_at, &p.ids) {
+                    warn!(project = %p.project, "id log append failed: {e}");
                     for f in self
                         .files
                         .values_mut()
                         .chain(self.retiring.iter_mut().map(|r| &mut r.1))
                     {
-                        if touched[i].contains(&f.serial) {
+                        if p.serials.contains(&f.serial) {
                             f.ids_incomplete = true;
                         }
                     }
                 }
             }
         }
-        // Now the rotated files' ids are logged: seal them (seal syncs the id log first).
-        for (key, f, trigger) in std::mem::take(&mut self.retiring) {
-            self.seal_file(&key, f, trigger);
-        }
-        for (a, ok) in group.into_iter().zip(ok) {
-            let r = if ok {
+        for p in round.pending {
+            let r = if p.ok {
                 Ok(())
             } else {
                 Err(WriteError::Storage(
                     "the events could not be written".into(),
                 ))
             };
-            let _ = a.reply.send(r);
+            let _ = p.reply.send(r);
+        }
+        self.seal_retired();
+    }
+
+    /// Whether a round (in flight or next) holds bytes of the file.
+    fn held(&self, serial: u64) -> bool {
+        self.next.touches(serial)
+            || self
+                .in_flight
+                .as_ref()
+                .is_some_and(|r| r.round.touches(serial))
+    }
+
+    /// Takes a file out of use: sealed now, or once no round holds bytes of it.
+    fn retire(&mut self, key: &FileKey, f: OpenFile, trigger: Trigger) {
+        if self.held(f.serial) {
+            self.retiring.push((key.clone(), f, trigger));
+        } else {
+            self.seal_file(key, f, trigger);
+        }
+    }
+
+    /// Seals the retired files whose rounds have all completed.
+    fn seal_retired(&mut self) {
+        if self.retiring.is_empty() {
+            return;
+        }
+        let (held, free): (Vec<_>, Vec<_>) = std::mem::take(&mut self.retiring)
+            .into_iter()
+            .partition(|r| self.held(r.1.serial));
+        self.retiring = held;
+        for (key, f, trigger) in free {
+            self.seal_file(&key, f, trigger);
         }
     }
 
@@ -466,7 +646,6 @@ impl Writer {
         self.files.values_mut().find(|f| f.serial == serial)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn write_part(
         &mut self,
         key: &FileKey,
@@ -475,19 +654,13 @@ impl Writer {
         bytes: &[u8],
         lines: u64,
         fail: bool,
-        snapshots: &mut HashMap<u64, Snapshot>,
     ) -> io::Result<u64> {
         let due = self.files.get(key).and_then(|f| {
             rotation::before_append(&f.state, bytes.len() as u64, at, now, &self.cfg.rotation)
         });
         if let Some(t) = due {
             if let Some(f) = self.files.remove(key) {
-                if snapshots.contains_key(&f.serial) {
-                    // It holds bytes of this group whose ids are not logged yet.
-                    self.retiring.push((key.clone(), f, t));
-                } else {
-                    self.seal_file(key, f, t);
-                }
+                self.retire(key, f, t);
             }
         }
         if !self.files.contains_key(key) {
@@ -497,27 +670,20 @@ impl Writer {
         let Some(f) = self.files.get_mut(key) else {
             return Err(io::Error::other("file vanished"));
         };
-        let serial = f.serial;
-        snapshots.entry(serial).or_insert_with(|| Snapshot {
-            crc: f.crc.clone(),
-            lines: f.lines,
-            first_rx: f.first_rx,
-            last_rx: f.last_rx,
-            bytes: f.written,
-        });
         let res = if fail {
             // Simulate a disk that fills up mid-write: half the bytes land, then ENOSPC.
-            f.file
+            (&*f.file)
                 .write_all(&bytes[..bytes.len() / 2])
                 .and_then(|()| Err(injected()))
         } else {
-            f.file.write_all(bytes)
+            (&*f.file).write_all(bytes)
         };
         if let Err(e) = res {
             // Cut the partial write so no torn or unacknowledged line remains.
             if let Err(e2) = f.file.set_len(f.written) {
                 error!(stem = %f.stem, "cannot cut a failed write: {e2}; file left for recovery");
-                self.files.remove(key);
+                let serial = f.serial;
+                self.drop_file(serial);
             }
             return Err(e);
         }
@@ -533,7 +699,16 @@ impl Writer {
         f.last_rx = f.last_rx.max(at);
         f.lines += lines;
         self.metrics.bytes_written.inc_by(bytes.len() as u64);
-        Ok(serial)
+        Ok(f.serial)
+    }
+
+    /// Stops using a file whose state is unknown, leaving it (`*.open`) to recovery, which keeps
+    /// whole lines (their ids become known, so retries are not duplicated). Appends of the next
+    /// round with bytes in it fail; the round in flight learns it from its own sync.
+    fn drop_file(&mut self, serial: u64) {
+        self.files.retain(|_, f| f.serial != serial);
+        self.retiring.retain(|r| r.1.serial != serial);
+        self.next.fail_files(&[serial]);
     }
 
     fn open_file(&mut self, key: &FileKey, at: i64, now: i64) -> io::Result<OpenFile> {
@@ -560,11 +735,18 @@ impl Writer {
                 Err(e) => return Err(e),
             };
             sync_dir(&dir)?;
+            let empty = Snapshot {
+                crc: crc32fast::Hasher::new(),
+                lines: 0,
+                first_rx: at,
+                last_rx: at,
+                bytes: 0,
+            };
             return Ok(OpenFile {
                 serial: self.seq,
                 dir,
                 stem,
-                file,
+                file: Arc::new(file),
                 state: FileState {
                     opened_at: now,
                     last_write_at: now,
@@ -572,68 +754,53 @@ impl Writer {
                     hour: hour_of(at),
                 },
                 written: 0,
-                synced: 0,
-                crc: crc32fast::Hasher::new(),
+                crc: empty.crc.clone(),
                 lines: 0,
                 first_rx: at,
                 last_rx: at,
+                durable: empty,
                 ids_incomplete: false,
                 _counted: OpenCount::new(self.metrics.open_files(&key.0, key.1.as_str())),
             });
         }
     }
 
+    /// Syncs a file in this thread (`interval` durability; no round is in flight then).
     fn sync_file(&mut self, key: &FileKey) -> io::Result<()> {
         let Some(f) = self.files.get_mut(key) else {
             return Ok(());
         };
-        if f.synced == f.written {
+        if f.is_durable() {
             return Ok(());
         }
-        timed_sync(&self.metrics, &f.file)?;
-        f.synced = f.written;
+        syncer::timed_sync(&self.metrics, &f.file)?;
+        f.durable = f.snapshot();
         Ok(())
     }
 
-    fn sync_serial(&mut self, serial: u64) -> io::Result<()> {
-        let metrics = self.metrics.clone();
-        let Some(f) = self.file_by_serial(serial) else {
-            return Ok(());
-        };
-        if f.synced == f.written {
-            return Ok(());
-        }
-        timed_sync(&metrics, &f.file)?;
-        f.synced = f.written;
-        Ok(())
-    }
-
-    /// After a failed sync: cut the file back to its state before the group.
-    fn undo_group(&mut self, serial: u64, s: &Snapshot) {
+    /// After a failed sync: cut the file back to its last durable state.
+    fn undo_to_durable(&mut self, serial: u64) {
         let metrics = self.metrics.clone();
         let Some(f) = self.file_by_serial(serial) else {
             return;
         };
+        let s = f.durable.clone();
         let cut = f
             .file
             .set_len(s.bytes)
-            .and_then(|()| timed_sync(&metrics, &f.file));
+            .and_then(|()| syncer::timed_sync(&metrics, &f.file));
         match cut {
             Ok(()) => {
                 f.written = s.bytes;
-                f.synced = s.bytes;
                 f.state.bytes = s.bytes;
-                f.crc = s.crc.clone();
+                f.crc = s.crc;
                 f.lines = s.lines;
                 f.first_rx = s.first_rx;
                 f.last_rx = s.last_rx;
             }
             Err(e) => {
-                // The file's state is unknown: stop using it and leave it to recovery, which
-                // keeps whole lines (their ids become known, so retries are not duplicated).
                 error!(stem = %f.stem, "cannot undo a failed sync: {e}; file left for recovery");
-                self.files.retain(|_, f| f.serial != serial);
-                self.retiring.retain(|r| r.1.serial != serial);
+                self.drop_file(serial);
             }
         }
     }
@@ -660,7 +827,9 @@ impl Writer {
             })
             .collect();
         for (k, t) in due {
-            self.seal(&k, t);
+            if let Some(f) = self.files.remove(&k) {
+                self.retire(&k, f, t);
+            }
         }
         if now - self.last_expire >= 600_000 {
             self.last_expire = now;
@@ -672,26 +841,20 @@ impl Writer {
         }
     }
 
-    /// Seals the open file of `key`.
-    fn seal(&mut self, key: &FileKey, trigger: Trigger) {
-        if let Some(f) = self.files.remove(key) {
-            self.seal_file(key, f, trigger);
-        }
-    }
-
-    /// Syncs the file and its project's id log, then hands it to the sealer.
+    /// Syncs the file and its project's id log, then hands it to the sealer. No round holds
+    /// bytes of it.
     fn seal_file(&mut self, key: &FileKey, mut f: OpenFile, trigger: Trigger) {
         if f.written == 0 {
             // Nothing was ever stored in it (its only write failed): remove it.
             let _ = fs::remove_file(f.dir.join(format!("{}{OPEN_SUFFIX}", f.stem)));
             return;
         }
-        if f.synced != f.written {
-            if let Err(e) = timed_sync(&self.metrics, &f.file) {
+        if !f.is_durable() {
+            if let Err(e) = syncer::timed_sync(&self.metrics, &f.file) {
                 error!(stem = %f.stem, "sync before sealing failed: {e}; left for recovery");
                 return;
             }
-            f.synced = f.written;
+            f.durable = f.snapshot();
         }
         if let Some(log) = self.idlogs.get_mut(&key.0) {
             if let Err(e) = log.sync() {
@@ -725,10 +888,16 @@ impl Writer {
         }
     }
 
+    /// At shutdown, once no round is left: seals every file.
     fn close_all(&mut self, trigger: Trigger) {
+        for (key, f, t) in std::mem::take(&mut self.retiring) {
+            self.seal_file(&key, f, t);
+        }
         let keys: Vec<FileKey> = self.files.keys().cloned().collect();
         for k in keys {
-            self.seal(&k, trigger);
+            if let Some(f) = self.files.remove(&k) {
+                self.seal_file(&k, f, trigger);
+            }
         }
         for (p, log) in &mut self.idlogs {
             if let Err(e) = log.sync() {
