@@ -350,6 +350,27 @@ fn main() {
         }) {
             println!("{l}");
         }
+        // Where the time goes: inside the handler (decode .. durable ack) vs the client's view
+        // (which adds the socket queues and the wait for the worker), and the syncs.
+        let value = |name: &str| -> f64 {
+            m.lines()
+                .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+                .unwrap_or(0.0)
+        };
+        let req_sum =
+            value(r#"maidian_request_duration_seconds_sum{endpoint="ingest",status="2xx"}"#);
+        let req_n =
+            value(r#"maidian_request_duration_seconds_count{endpoint="ingest",status="2xx"}"#);
+        let sync_sum = value("maidian_fsync_duration_seconds_sum");
+        let sync_n = value("maidian_fsync_duration_seconds_count");
+        let client_mean = lat.iter().map(|&v| f64::from(v)).sum::<f64>() / lat.len() as f64;
+        println!(
+            "server side: mean {:.2} ms in the handler (client mean {:.2} ms); {:.0} fdatasyncs, mean {:.2} ms",
+            req_sum / req_n.max(1.0) * 1e3,
+            client_mean / 1000.0,
+            sync_n,
+            sync_sum / sync_n.max(1.0) * 1e3,
+        );
     }
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])

@@ -357,64 +357,49 @@ impl Writer {
             while let Ok(done) = self.done_rx.try_recv() {
                 self.complete_round(done);
             }
-            if self.in_flight.is_none() {
-                self.issue_round();
-            }
-            // Written appends wait for their round: at most a queue's worth, so a stalled disk
-            // fills the queue (503) instead of memory.
-            if self.in_flight.is_some() && self.next.len() >= self.cfg.queue_depth {
+            let first = if self.in_flight.is_none() && !self.next.is_empty() {
+                // A round completed while the next was being written: hand that over now,
+                // with whatever is queued once the CPU was given back (see the yield below).
+                std::thread::yield_now();
+                rx.try_recv().ok()
+            } else if self.in_flight.is_some() && self.next.len() >= self.cfg.queue_depth {
+                // Written appends wait for their round: at most a queue's worth, so a stalled
+                // disk fills the queue (503) instead of memory.
                 match self.done_rx.recv_timeout(TICK) {
                     Ok(done) => self.complete_round(done),
                     Err(RecvTimeoutError::Timeout) => self.housekeeping(),
                     Err(RecvTimeoutError::Disconnected) => self.syncer_lost(),
                 }
                 continue;
-            }
-            let first = match rx.recv_timeout(TICK) {
-                Ok(m) => m,
-                Err(RecvTimeoutError::Timeout) => {
-                    self.housekeeping();
-                    if self.handles.strong_count() == 0 {
-                        return self.stop(None);
+            } else {
+                match rx.recv_timeout(TICK) {
+                    Ok(m) => {
+                        if self.in_flight.is_none() {
+                            // Group commit, like PostgreSQL's `commit_delay`: give the CPU
+                            // back once before taking the appends, so request handlers that
+                            // share this core (one pinned core, a busy machine) queue more
+                            // into the round about to be synced. Woken by the first append,
+                            // this thread would otherwise preempt them and sync rounds of
+                            // one. On an idle core the yield returns at once. While a round is
+                            // in flight there is no need: what arrives is written at once.
+                            std::thread::yield_now();
+                        }
+                        Some(m)
                     }
-                    continue;
+                    Err(RecvTimeoutError::Timeout) => {
+                        self.housekeeping();
+                        if self.handles.strong_count() == 0 {
+                            return self.stop(None);
+                        }
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => return self.stop(None),
                 }
-                Err(RecvTimeoutError::Disconnected) => return self.stop(None),
             };
-            if self.in_flight.is_none() {
-                // Group commit, like PostgreSQL's `commit_delay`: give the CPU back once
-                // before taking the appends, so request handlers that share this core (one
-                // pinned core, a busy machine) queue more into the round about to be synced.
-                // Woken by the first append, this thread would otherwise preempt them and
-                // sync rounds of one. On an idle core the yield returns at once. While a round
-                // is in flight there is no need: what arrives is written at once and synced
-                // right after.
-                std::thread::yield_now();
-            }
-            let now = self.clock.now_ms();
-            let fault = self.fault();
-            if let Some(Fault::Stall(ms)) = fault {
-                std::thread::sleep(Duration::from_millis(ms));
-            }
-            let fail = matches!(fault, Some(Fault::Fail));
-            let mut shutdown = None;
-            let mut msg = Some(first);
-            while let Some(m) = msg.take() {
-                match m {
-                    Msg::Append(a) => {
-                        self.metrics.writer_queued.dec();
-                        self.write_append(a, now, fail);
-                    }
-                    Msg::Wake => {}
-                    Msg::Shutdown(tx) => {
-                        shutdown = Some(tx);
-                        break;
-                    }
-                }
-                if self.next.len() < self.cfg.queue_depth {
-                    msg = rx.try_recv().ok();
-                }
-            }
+            let shutdown = match first {
+                Some(m) => self.take_queued(m, &rx),
+                None => None,
+            };
             if self.in_flight.is_none() {
                 self.issue_round();
             }
@@ -430,6 +415,32 @@ impl Writer {
                 return self.stop(Some(done));
             }
         }
+    }
+
+    /// Writes `first` and whatever else is queued (up to the pending bound) into the next
+    /// round; returns a shutdown request met on the way.
+    fn take_queued(&mut self, first: Msg, rx: &Receiver<Msg>) -> Option<oneshot::Sender<()>> {
+        let now = self.clock.now_ms();
+        let fault = self.fault();
+        if let Some(Fault::Stall(ms)) = fault {
+            std::thread::sleep(Duration::from_millis(ms));
+        }
+        let fail = matches!(fault, Some(Fault::Fail));
+        let mut msg = Some(first);
+        while let Some(m) = msg.take() {
+            match m {
+                Msg::Append(a) => {
+                    self.metrics.writer_queued.dec();
+                    self.write_append(a, now, fail);
+                }
+                Msg::Wake => {}
+                Msg::Shutdown(tx) => return Some(tx),
+            }
+            if self.next.len() < self.cfg.queue_depth {
+                msg = rx.try_recv().ok();
+            }
+        }
+        None
     }
 
     /// Completes every round, seals every file.
@@ -543,7 +554,6 @@ impl Writer {
         }
         let failed: Vec<u64> = done.failed.iter().map(|(s, _)| *s).collect();
         self.finish_round(round, covers, &failed);
-        self.issue_round();
     }
 
     /// The syncer thread ended while a round was in flight: fail it.
