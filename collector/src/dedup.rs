@@ -21,14 +21,15 @@
 //! backward-shift deletion so no tombstones accumulate.
 //!
 //! # Concurrency
-//! Requests *reserve* ids they are about to write ([`DedupSet::reserve`]); an id reserved by
+//! Requests *reserve* ids they are about to write ([`DedupSet::claim`]); an id reserved by
 //! another request is reported as [`Status::InFlight`] so two concurrent requests carrying the
 //! same id never both store it. After the durable write the reservation is *committed*
 //! (remembered) or, if the write failed, *released* — so a failed write never turns the
-//! client's retry into a silent loss.
+//! client's retry into a silent loss. A compact id is reserved in its table slot (tag
+//! [`RESERVED`]; sweeps and clears keep it), a text id in a small map with the request's
+//! ticket.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 
@@ -147,7 +148,9 @@ pub fn format_compact(v: [u64; 2], form: Form) -> String {
 
 const FORM_BIT: u8 = 0x80;
 /// Tags encode `bucket mod TAG_MOD` in their low 7 bits (plus one, so 0 means empty).
-const TAG_MOD: i64 = 127;
+const TAG_MOD: i64 = 126;
+/// Low 7 bits of the tag of an id reserved by a request in progress (not stored yet).
+const RESERVED: u8 = 127;
 /// Buckets per window.
 pub const BUCKETS_PER_WINDOW: i64 = 32;
 /// An id is kept while its bucket is at most this many buckets old.
@@ -187,9 +190,23 @@ pub struct IdTable {
     /// moved yet. Its structure is never changed (so its Robin Hood lookups stay valid); only
     /// the tag of an entry not moved yet may be updated in place.
     old: Option<(Slots, usize)>,
-    /// Ids remembered in both tables (an id is in exactly one, counting moved slots once).
+    /// Ids in both tables, reserved ones included (an id is in exactly one, counting moved
+    /// slots once).
     len: usize,
+    /// Entries whose tag is [`RESERVED`].
+    reserved: usize,
     seed: [u64; 2],
+}
+
+/// What [`IdTable::claim`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Remembered: a duplicate.
+    Stored,
+    /// Reserved by a request in progress.
+    Reserved,
+    /// Absent: now reserved.
+    New,
 }
 
 /// One open-addressing table: parallel key and tag arrays (tag 0 = empty slot).
@@ -306,6 +323,7 @@ impl IdTable {
             cur: Slots::default(),
             old: None,
             len: 0,
+            reserved: 0,
             seed: [seed[0] | 1, seed[1] | 1],
         }
     }
@@ -320,9 +338,14 @@ impl IdTable {
         }
     }
 
-    /// Remembered ids.
+    /// Ids in the table, reserved ones included.
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// Reserved ids.
+    pub fn reserved(&self) -> usize {
+        self.reserved
     }
 
     /// Whether no id is remembered.
@@ -370,9 +393,54 @@ impl IdTable {
         Some(Err(i))
     }
 
-    /// Whether the id is remembered.
+    /// Whether the id is in the table (remembered or reserved).
     pub fn contains(&self, k: [u64; 2], form: Form) -> bool {
         self.locate(k, form).is_some()
+    }
+
+    /// Looks the id up and reserves it when absent, in one place: a reserved id occupies its
+    /// slot with the tag [`RESERVED`] until [`IdTable::settle`] turns it into a remembered one
+    /// or removes it. Reserving in the table itself (instead of a separate in-flight map) saves
+    /// a hash-map insert and remove per stored id, and the commit finds the slot warm.
+    pub fn claim(&mut self, k: [u64; 2], form: Form) -> Claim {
+        match self.tag(k, form) {
+            Some(t) if t & !FORM_BIT == RESERVED => Claim::Reserved,
+            Some(_) => Claim::Stored,
+            None => {
+                self.add(k, form_bits(form) | RESERVED);
+                self.reserved += 1;
+                Claim::New
+            }
+        }
+    }
+
+    /// Ends the reservation of an id: remembered with `bucket_tag` (1..=126), or removed when
+    /// `None`. Returns false, changing nothing, when the id is not reserved.
+    pub fn settle(&mut self, k: [u64; 2], form: Form, bucket_tag: Option<u8>) -> bool {
+        if self.tag(k, form).is_none_or(|t| t & !FORM_BIT != RESERVED) {
+            return false;
+        }
+        self.reserved -= 1;
+        let Some(b) = bucket_tag else {
+            // Entries are only ever deleted from a single table (see the type's doc).
+            self.finish_resize();
+            if let Some(i) = self.cur.find(k, form, self.seed) {
+                self.cur.delete_at(i, self.seed);
+                self.len -= 1;
+            }
+            return true;
+        };
+        let tag = form_bits(form) | b;
+        match self.locate(k, form) {
+            Some(Ok(i)) => self.cur.tags[i] = tag,
+            Some(Err(i)) => {
+                if let Some((old, _)) = &mut self.old {
+                    old.tags[i] = tag;
+                }
+            }
+            None => {}
+        }
+        true
     }
 
     /// The stored tag of an id (for tests and diagnostics).
@@ -383,37 +451,28 @@ impl IdTable {
         }
     }
 
-    /// Remembers an id with `bucket_tag` (1..=127); an existing entry keeps the newer tag
-    /// only if `newer` says so.
+    /// Remembers an id with `bucket_tag` (1..=126); an existing entry keeps the newer tag
+    /// only if `newer` says so. A reserved entry becomes remembered (the id is stored: the
+    /// reservation's own commit then finds nothing to settle).
     fn insert(&mut self, k: [u64; 2], form: Form, bucket_tag: u8, newer: impl Fn(u8, u8) -> bool) {
         let tag = form_bits(form) | bucket_tag;
-        match self.locate(k, form) {
-            Some(Ok(i)) => {
-                if newer(self.cur.tags[i] & !FORM_BIT, bucket_tag) {
-                    self.cur.tags[i] = tag;
-                }
+        let slot = match self.locate(k, form) {
+            Some(Ok(i)) => &mut self.cur.tags[i],
+            Some(Err(i)) => match &mut self.old {
+                Some((old, _)) => &mut old.tags[i],
+                None => return,
+            },
+            None => {
+                self.add(k, tag);
                 return;
             }
-            Some(Err(i)) => {
-                if let Some((old, _)) = &mut self.old {
-                    if newer(old.tags[i] & !FORM_BIT, bucket_tag) {
-                        old.tags[i] = tag;
-                    }
-                }
-                return;
-            }
-            None => {}
+        };
+        if *slot & !FORM_BIT == RESERVED {
+            *slot = tag;
+            self.reserved -= 1;
+        } else if newer(*slot & !FORM_BIT, bucket_tag) {
+            *slot = tag;
         }
-        self.add(k, tag);
-    }
-
-    /// Remembers an id the caller knows is absent, without looking it up first.
-    fn insert_absent(&mut self, k: [u64; 2], form: Form, bucket_tag: u8) {
-        debug_assert!(
-            self.locate(k, form).is_none(),
-            "insert_absent of a present id"
-        );
-        self.add(k, form_bits(form) | bucket_tag);
     }
 
     /// Places an absent id: grows first if the table would pass its load limit, and moves a
@@ -464,13 +523,14 @@ impl IdTable {
         }
     }
 
-    /// Removes every entry whose bucket tag (1..=127) `expired` says is too old.
+    /// Removes every entry whose bucket tag (1..=126) `expired` says is too old; reserved
+    /// entries stay.
     fn retain(&mut self, expired: impl Fn(u8) -> bool) {
         self.finish_resize();
         let mut i = 0;
         while i < self.cur.tags.len() {
-            let t = self.cur.tags[i];
-            if t != 0 && expired(t & !FORM_BIT) {
+            let t = self.cur.tags[i] & !FORM_BIT;
+            if t != 0 && t != RESERVED && expired(t) {
                 self.cur.delete_at(i, self.seed);
                 self.len -= 1;
             } else {
@@ -479,7 +539,13 @@ impl IdTable {
         }
     }
 
+    /// Forgets every remembered id; reserved ones stay (their requests are still in
+    /// progress).
     fn clear(&mut self) {
+        if self.reserved > 0 {
+            self.retain(|_| true);
+            return;
+        }
         self.old = None;
         self.cur.tags.iter_mut().for_each(|t| *t = 0);
         self.len = 0;
@@ -493,52 +559,16 @@ fn form_bits(form: Form) -> u8 {
     }
 }
 
-/// A fast keyed hasher for the small in-flight map of compact ids (SipHash would cost more
-/// than the rest of the dedup check; the map only holds ids of requests in progress).
-#[derive(Debug, Clone, Copy)]
-struct FoldState(u64);
-
-impl BuildHasher for FoldState {
-    type Hasher = Fold;
-    fn build_hasher(&self) -> Fold {
-        Fold(self.0)
-    }
-}
-
-struct Fold(u64);
-
-impl Hasher for Fold {
-    fn write(&mut self, bytes: &[u8]) {
-        for c in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..c.len()].copy_from_slice(c);
-            self.write_u64(u64::from_le_bytes(b));
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = folded_mul(self.0 ^ v, 0x9E37_79B9_7F4A_7C15);
-    }
-    // The key's `Form` hashes its discriminant as an `isize`: one multiply, not `write`'s
-    // byte loop.
-    fn write_isize(&mut self, v: isize) {
-        self.write_u64(v as u64);
-    }
-    fn write_usize(&mut self, v: usize) {
-        self.write_u64(v as u64);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 /// Where an id stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     /// Stored within the window: a duplicate.
     Stored,
-    /// Reserved by the same request (a duplicate within one batch).
+    /// Reserved by the same request (a duplicate within one batch; text ids only).
     Mine,
-    /// Reserved by another request whose write has not finished.
+    /// Reserved by another request whose write has not finished — or, for a compact id, by
+    /// any request (its reservation does not record the holder: a duplicate within one batch
+    /// is found once the batch's own write has resolved it).
     InFlight,
     /// Unknown: may be stored.
     New,
@@ -562,7 +592,8 @@ pub struct DedupStats {
 pub struct DedupSet {
     table: IdTable,
     text: HashMap<Box<str>, i64>,
-    flight_compact: HashMap<([u64; 2], Form), u64, FoldState>,
+    /// Text ids reserved by requests in progress, with the request's ticket (compact ids are
+    /// reserved in the table itself).
     flight_text: HashMap<Box<str>, u64>,
     bucket_ms: i64,
     /// Latest bucket seen (monotonic).
@@ -597,7 +628,6 @@ impl DedupSet {
         Self {
             table: IdTable::new(seed),
             text: HashMap::new(),
-            flight_compact: HashMap::with_hasher(FoldState(seed[0] ^ seed[1].rotate_left(29))),
             flight_text: HashMap::new(),
             // ceil, so 32 buckets always cover the whole window.
             bucket_ms: (window_ms + BUCKETS_PER_WINDOW - 1) / BUCKETS_PER_WINDOW,
@@ -657,10 +687,11 @@ impl DedupSet {
     pub fn status(&self, key: IdKey<'_>, ticket: u64) -> Status {
         let flight = match key {
             IdKey::Compact(v, f) => {
-                if self.table.contains(v, f) {
-                    return Status::Stored;
-                }
-                self.flight_compact.get(&(v, f))
+                return match self.table.tag(v, f) {
+                    Some(t) if t & !FORM_BIT == RESERVED => Status::InFlight,
+                    Some(_) => Status::Stored,
+                    None => Status::New,
+                };
             }
             IdKey::Text(s) => {
                 if self.text.contains_key(s) {
@@ -681,16 +712,11 @@ impl DedupSet {
     pub fn claim(&mut self, key: IdKey<'_>, ticket: u64) -> Status {
         let holder = match key {
             IdKey::Compact(v, f) => {
-                if self.table.contains(v, f) {
-                    return Status::Stored;
-                }
-                match self.flight_compact.entry((v, f)) {
-                    Entry::Occupied(e) => *e.get(),
-                    Entry::Vacant(e) => {
-                        e.insert(ticket);
-                        return Status::New;
-                    }
-                }
+                return match self.table.claim(v, f) {
+                    Claim::Stored => Status::Stored,
+                    Claim::Reserved => Status::InFlight,
+                    Claim::New => Status::New,
+                };
             }
             IdKey::Text(s) => {
                 if self.text.contains_key(s) {
@@ -716,7 +742,7 @@ impl DedupSet {
     pub fn reserve(&mut self, key: IdKey<'_>, ticket: u64) {
         match key {
             IdKey::Compact(v, f) => {
-                self.flight_compact.insert((v, f), ticket);
+                self.table.claim(v, f);
             }
             IdKey::Text(s) => {
                 self.flight_text.insert(s.into(), ticket);
@@ -724,52 +750,52 @@ impl DedupSet {
         }
     }
 
-    /// Ends a reservation without remembering the id (the write failed).
+    /// Ends a reservation without remembering the id (the write failed). Only the request
+    /// that reserved the id may call it: a compact id's reservation does not record its holder.
     pub fn release(&mut self, key: IdKey<'_>, ticket: u64) {
-        self.end_reservation(key, ticket);
-    }
-
-    /// Ends the reservation of `ticket` on `key`; whether it held one.
-    fn end_reservation(&mut self, key: IdKey<'_>, ticket: u64) -> bool {
         match key {
-            IdKey::Compact(v, f) => match self.flight_compact.entry((v, f)) {
-                // One lookup: the entry found is the one removed.
-                Entry::Occupied(e) if *e.get() == ticket => {
-                    e.remove();
-                    true
-                }
-                _ => false,
-            },
+            IdKey::Compact(v, f) => {
+                self.table.settle(v, f, None);
+            }
             IdKey::Text(s) => {
-                let held = self.flight_text.get(s) == Some(&ticket);
-                if held {
+                if self.flight_text.get(s) == Some(&ticket) {
                     self.flight_text.remove(s);
                 }
-                held
             }
         }
     }
 
     /// Ends a reservation and remembers the id as stored at `at_ms` (the write is durable).
+    /// Only the request that reserved the id may call it (see [`Self::release`]).
     ///
-    /// An id this request held reserved is known to be absent from the table: [`Self::claim`]
-    /// found it absent and reserved it under the same lock, and while it is reserved no other
-    /// request can store it. So it is placed without looking it up again (one table miss —
-    /// two during a resize — less per stored event). Without the reservation (not the ingest
-    /// path), it is remembered like any id.
+    /// A reserved compact id already has its slot: the commit only rewrites its tag (the
+    /// slot is warm, no second placement). Without a reservation (not the ingest path, or the
+    /// table was cleared meanwhile), the id is remembered like any id.
     pub fn commit(&mut self, key: IdKey<'_>, ticket: u64, at_ms: i64) {
-        let held = self.end_reservation(key, ticket);
-        self.remember_as(key, at_ms, held);
+        match key {
+            IdKey::Compact(v, f) => {
+                if self.current == i64::MIN {
+                    self.advance(at_ms);
+                }
+                let b = self.bucket(at_ms).min(self.current);
+                // Older than the window: the reservation ends, nothing is remembered.
+                let tag = (self.current - b <= KEEP_BUCKETS).then(|| Self::tag_of(b));
+                if !self.table.settle(v, f, tag) {
+                    self.remember(key, at_ms);
+                }
+            }
+            IdKey::Text(s) => {
+                if self.flight_text.get(s) == Some(&ticket) {
+                    self.flight_text.remove(s);
+                }
+                self.remember(key, at_ms);
+            }
+        }
     }
 
     /// Remembers an id stored at `at_ms` (also used to rebuild the set on startup). Ids older
     /// than the window are ignored; a time in the future counts as now.
     pub fn remember(&mut self, key: IdKey<'_>, at_ms: i64) {
-        self.remember_as(key, at_ms, false);
-    }
-
-    /// [`Self::remember`]; `absent`: the caller knows the id is not in the table.
-    fn remember_as(&mut self, key: IdKey<'_>, at_ms: i64, absent: bool) {
         if self.current == i64::MIN {
             self.advance(at_ms);
         }
@@ -785,11 +811,7 @@ impl DedupSet {
                         |t: u8| (cur.rem_euclid(TAG_MOD) - i64::from(t - 1)).rem_euclid(TAG_MOD);
                     age(new) < age(old)
                 };
-                if absent {
-                    self.table.insert_absent(v, f, Self::tag_of(b));
-                } else {
-                    self.table.insert(v, f, Self::tag_of(b), newer);
-                }
+                self.table.insert(v, f, Self::tag_of(b), newer);
             }
             IdKey::Text(s) => {
                 let e = self.text.entry(s.into()).or_insert(b);
@@ -801,7 +823,11 @@ impl DedupSet {
     /// Age in buckets of a remembered compact id (tests).
     pub fn age_of(&self, key: IdKey<'_>) -> Option<i64> {
         match key {
-            IdKey::Compact(v, f) => self.table.tag(v, f).map(|t| self.tag_age(t & !FORM_BIT)),
+            IdKey::Compact(v, f) => self
+                .table
+                .tag(v, f)
+                .filter(|t| t & !FORM_BIT != RESERVED)
+                .map(|t| self.tag_age(t & !FORM_BIT)),
             IdKey::Text(s) => self.text.get(s).map(|b| self.current - b),
         }
     }
@@ -809,9 +835,9 @@ impl DedupSet {
     /// Counts.
     pub fn stats(&self) -> DedupStats {
         DedupStats {
-            compact_ids: self.table.len(),
+            compact_ids: self.table.len() - self.table.reserved(),
             text_ids: self.text.len(),
-            in_flight: self.flight_compact.len() + self.flight_text.len(),
+            in_flight: self.table.reserved() + self.flight_text.len(),
             compact_bytes: self.table.heap_bytes(),
         }
     }
@@ -1120,15 +1146,123 @@ mod tests {
         // committing a stored id again adds nothing.
         d.commit(classify(&uuid(5)), 9, 1000);
         assert_eq!(d.stats().compact_ids, 20_000);
-        // Another request's reservation is not ended by a commit under another ticket.
-        let fresh = uuid(1 << 40);
-        assert_eq!(d.claim(classify(&fresh), 1), Status::New);
-        d.commit(classify(&fresh), 2, 1000);
-        assert_eq!(d.claim(classify(&fresh), 3), Status::Stored);
-        assert_eq!(d.stats().in_flight, 1);
-        d.release(classify(&fresh), 1);
-        assert_eq!(d.stats().in_flight, 0);
+        // A reserved compact id is in flight for everyone, its own request included (the slot
+        // does not record the holder), and is not counted as remembered.
+        let fresh_text = uuid(1 << 40);
+        let fresh = classify(&fresh_text);
+        assert_eq!(d.claim(fresh, 1), Status::New);
+        assert_eq!(d.claim(fresh, 1), Status::InFlight);
+        assert_eq!(d.status(fresh, 3), Status::InFlight);
+        assert_eq!((d.stats().compact_ids, d.stats().in_flight), (20_000, 1));
+        assert_eq!(d.age_of(fresh), None);
+        // Released: absent again.
+        d.release(fresh, 1);
+        assert_eq!((d.stats().compact_ids, d.stats().in_flight), (20_000, 0));
+        assert_eq!(d.status(fresh, 3), Status::New);
+        assert_eq!(d.claim(fresh, 4), Status::New);
+        d.commit(fresh, 4, 1000);
+        assert_eq!(d.claim(fresh, 5), Status::Stored);
+        assert_eq!((d.stats().compact_ids, d.stats().in_flight), (20_001, 0));
+        // Releasing or committing an id that is not reserved changes nothing.
+        d.release(fresh, 4);
+        assert_eq!(d.claim(fresh, 5), Status::Stored);
         assert_eq!(d.stats().compact_ids, 20_001);
+    }
+
+    #[test]
+    fn reservations_survive_sweeps_clears_and_rebuilds() {
+        let mut d = DedupSet::with_seed(W, [31, 32]);
+        d.advance(0);
+        let held_text = uuid(1);
+        let held = classify(&held_text);
+        let old_text = uuid(2);
+        let old = classify(&old_text);
+        d.remember(old, 0);
+        assert_eq!(d.claim(held, 1), Status::New);
+        // A sweep forgets the old id, not the reservation.
+        d.advance(40_000);
+        assert_eq!(d.status(old, 9), Status::New);
+        assert_eq!(d.status(held, 9), Status::InFlight);
+        // A jump past what a sweep can reason about clears the table: the reservation stays.
+        d.advance(40_000 + 200 * 1000);
+        assert_eq!(d.status(held, 9), Status::InFlight);
+        assert_eq!(d.stats().in_flight, 1);
+        d.commit(held, 1, 40_000 + 200 * 1000);
+        assert_eq!(d.status(held, 9), Status::Stored);
+        assert_eq!((d.stats().compact_ids, d.stats().in_flight), (1, 0));
+        // A commit whose time has left the window ends the reservation, remembers nothing.
+        let late_text = uuid(3);
+        let late = classify(&late_text);
+        assert_eq!(d.claim(late, 2), Status::New);
+        d.commit(late, 2, 0);
+        assert_eq!(d.status(late, 9), Status::New);
+        assert_eq!((d.stats().compact_ids, d.stats().in_flight), (1, 0));
+        // Remembering a reserved id (it was stored elsewhere) makes it stored; the holder's
+        // commit or release then finds nothing to settle.
+        let both_text = uuid(4);
+        let both = classify(&both_text);
+        assert_eq!(d.claim(both, 3), Status::New);
+        d.remember(both, 40_000 + 200 * 1000);
+        assert_eq!(d.status(both, 9), Status::Stored);
+        assert_eq!((d.stats().compact_ids, d.stats().in_flight), (2, 0));
+        d.release(both, 3);
+        assert_eq!(d.status(both, 9), Status::Stored);
+        assert_eq!(d.stats().compact_ids, 2);
+    }
+
+    #[test]
+    fn reservations_match_a_model_through_resizes() {
+        // Random claims, commits and releases from an empty table (so through many
+        // incremental resizes), checked against a plain map after every step.
+        let mut d = DedupSet::with_seed(W, [41, 43]);
+        d.advance(1000);
+        let mut model: HashMap<u64, bool> = HashMap::new(); // id -> reserved (true) / stored
+        let mut reserved: Vec<u64> = Vec::new();
+        let mut stored = 0;
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for step in 0..60_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let n = x % 30_000;
+            let id_text = uuid(n);
+            let id = classify(&id_text);
+            match x >> 60 {
+                0..=9 => {
+                    let want = match model.get(&n) {
+                        Some(true) => Status::InFlight,
+                        Some(false) => Status::Stored,
+                        None => Status::New,
+                    };
+                    assert_eq!(d.claim(id, 1), want, "step {step}");
+                    if want == Status::New {
+                        model.insert(n, true);
+                        reserved.push(n);
+                    }
+                }
+                10..=13 if !reserved.is_empty() => {
+                    let r = reserved.swap_remove((x as usize >> 3) % reserved.len());
+                    d.commit(classify(&uuid(r)), 1, 1000);
+                    model.insert(r, false);
+                    stored += 1;
+                }
+                _ if !reserved.is_empty() => {
+                    let r = reserved.swap_remove((x as usize >> 3) % reserved.len());
+                    d.release(classify(&uuid(r)), 1);
+                    model.remove(&r);
+                }
+                _ => {}
+            }
+            if step % 5_000 == 0 {
+                for (&m, &r) in &model {
+                    let want = if r { Status::InFlight } else { Status::Stored };
+                    assert_eq!(d.status(classify(&uuid(m)), 2), want, "id {m} at {step}");
+                }
+            }
+            assert_eq!(d.stats().compact_ids, stored, "step {step}");
+            assert_eq!(d.stats().in_flight, reserved.len(), "step {step}");
+        }
+        assert!(d.table.capacity() > 10_000, "the table grew");
     }
 
     #[test]
@@ -1221,7 +1355,6 @@ mod tests {
             Self {
                 table: self.table.clone(),
                 text: self.text.clone(),
-                flight_compact: HashMap::with_hasher(FoldState(1)),
                 flight_text: HashMap::new(),
                 bucket_ms: self.bucket_ms,
                 current: self.current,
