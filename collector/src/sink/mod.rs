@@ -279,6 +279,16 @@ impl OpenFile {
     fn is_durable(&self) -> bool {
         self.durable.bytes == self.written
     }
+
+    /// Syncs in the calling thread unless everything written is durable already (no round
+    /// may be in flight on this file).
+    fn make_durable(&mut self, metrics: &Metrics) -> io::Result<()> {
+        if !self.is_durable() {
+            syncer::timed_sync(metrics, &self.file)?;
+            self.durable = self.snapshot();
+        }
+        Ok(())
+    }
 }
 
 /// One unit of the open-files gauge, given back on drop — however the file leaves the writer
@@ -777,15 +787,10 @@ impl Writer {
 
     /// Syncs a file in this thread (`interval` durability; no round is in flight then).
     fn sync_file(&mut self, key: &FileKey) -> io::Result<()> {
-        let Some(f) = self.files.get_mut(key) else {
-            return Ok(());
-        };
-        if f.is_durable() {
-            return Ok(());
+        match self.files.get_mut(key) {
+            Some(f) => f.make_durable(&self.metrics),
+            None => Ok(()),
         }
-        syncer::timed_sync(&self.metrics, &f.file)?;
-        f.durable = f.snapshot();
-        Ok(())
     }
 
     /// After a failed sync: cut the file back to its last durable state.
@@ -859,12 +864,9 @@ impl Writer {
             let _ = fs::remove_file(f.dir.join(format!("{}{OPEN_SUFFIX}", f.stem)));
             return;
         }
-        if !f.is_durable() {
-            if let Err(e) = syncer::timed_sync(&self.metrics, &f.file) {
-                error!(stem = %f.stem, "sync before sealing failed: {e}; left for recovery");
-                return;
-            }
-            f.durable = f.snapshot();
+        if let Err(e) = f.make_durable(&self.metrics) {
+            error!(stem = %f.stem, "sync before sealing failed: {e}; left for recovery");
+            return;
         }
         if let Some(log) = self.idlogs.get_mut(&key.0) {
             if let Err(e) = log.sync() {
